@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nvmet-hotplug core: namespace lifecycle state machine, bounded quiesce
+ * of the per-namespace percpu_ref and change notification to every
+ * controller of the subsystem.
+ * Copyright (c) 2026 nvmet-hotplug developers.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/ktime.h>
+#include <linux/percpu-refcount.h>
+#include <linux/sched/signal.h>
+#include "hotplug.h"
+
+static unsigned int quiesce_timeout_ms = 10000;
+module_param(quiesce_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(quiesce_timeout_ms,
+		 "default bound of a namespace quiesce in ms (default 10000)");
+
+static bool on_timeout_wait;
+module_param(on_timeout_wait, bool, 0644);
+MODULE_PARM_DESC(on_timeout_wait,
+		 "default on_timeout policy: wait instead of fail (default N)");
+
+/* Protects nvmet_hp_namespaces and the hotplug_priv of every namespace. */
+static DEFINE_MUTEX(nvmet_hp_lock);
+static LIST_HEAD(nvmet_hp_namespaces);
+
+static const char * const nvmet_hp_state_names[] = {
+	[NVMET_HP_DETACHED]	= "detached",
+	[NVMET_HP_ATTACHING]	= "attaching",
+	[NVMET_HP_LIVE]		= "live",
+	[NVMET_HP_QUIESCING]	= "quiescing",
+	[NVMET_HP_DETACHING]	= "detaching",
+	[NVMET_HP_FAILED]	= "failed",
+};
+
+const char *nvmet_hp_state_name(enum nvmet_hp_state state)
+{
+	return nvmet_hp_state_names[state];
+}
+
+/**
+ * nvmet_hp_ns_get() - find or create the hotplug state of a namespace
+ * @ns: namespace, kept alive by the configfs operation of the caller
+ *
+ * A namespace that existed before the module was loaded is adopted here,
+ * on first use, with the state nvmet gives it.
+ *
+ * Return: the state, or NULL if out of memory.
+ */
+struct nvmet_hp_ns *nvmet_hp_ns_get(struct nvmet_ns *ns)
+{
+	struct nvmet_hp_ns *hp;
+
+	mutex_lock(&nvmet_hp_lock);
+	hp = ns->hotplug_priv;
+	if (hp)
+		goto out_unlock;
+
+	hp = kzalloc_obj(*hp);
+	if (!hp)
+		goto out_unlock;
+	hp->ns = ns;
+	mutex_init(&hp->lock);
+	spin_lock_init(&hp->state_lock);
+	hp->quiesce_timeout_ms = clamp(READ_ONCE(quiesce_timeout_ms), 1U,
+				       NVMET_HP_QUIESCE_TIMEOUT_MAX_MS);
+	hp->on_timeout = READ_ONCE(on_timeout_wait) ?
+		NVMET_HP_ON_TIMEOUT_WAIT : NVMET_HP_ON_TIMEOUT_FAIL;
+	mutex_lock(&ns->subsys->lock);
+	hp->state = ns->enabled ? NVMET_HP_LIVE : NVMET_HP_DETACHED;
+	mutex_unlock(&ns->subsys->lock);
+	list_add_tail(&hp->entry, &nvmet_hp_namespaces);
+	ns->hotplug_priv = hp;
+out_unlock:
+	mutex_unlock(&nvmet_hp_lock);
+	return hp;
+}
+
+static void nvmet_hp_ns_free(struct nvmet_hp_ns *hp)
+{
+	lockdep_assert_held(&nvmet_hp_lock);
+
+	list_del(&hp->entry);
+	hp->ns->hotplug_priv = NULL;
+	mutex_destroy(&hp->lock);
+	kfree(hp);
+}
+
+static void nvmet_hp_set_state(struct nvmet_hp_ns *hp,
+			       enum nvmet_hp_state state, const char *reason)
+{
+	spin_lock(&hp->state_lock);
+	hp->state = state;
+	strscpy(hp->reason, reason ? reason : "", sizeof(hp->reason));
+	spin_unlock(&hp->state_lock);
+}
+
+/*
+ * Queue the change on every controller of the subsystem.  Controllers that
+ * are not live yet are not on subsys->ctrls and see the namespace in their
+ * own Identify at start; nvmet_ns_changed() skips controllers that masked
+ * the event or were sent one they have not acknowledged by reading the
+ * Changed Namespace List log (the NSID is still added to the log).
+ */
+static void nvmet_hp_notify(struct nvmet_hp_ns *hp)
+{
+	struct nvmet_subsys *subsys = hp->ns->subsys;
+	u32 nr;
+
+	mutex_lock(&subsys->lock);
+	nr = nvmet_ns_changed(subsys, hp->ns->nsid);
+	mutex_unlock(&subsys->lock);
+
+	spin_lock(&hp->state_lock);
+	hp->stats.aens_sent += nr;
+	spin_unlock(&hp->state_lock);
+}
+
+/**
+ * nvmet_hp_ns_attach() - hot-add a namespace
+ * @hp: namespace to attach
+ *
+ * Opens the backend, makes the namespace visible (lookup, Identify, Active
+ * NS list) and only then notifies every controller.
+ *
+ * Context: takes @hp->lock.
+ * Return: 0 on success or if already live, a negative errno otherwise.
+ */
+int nvmet_hp_ns_attach(struct nvmet_hp_ns *hp)
+{
+	struct nvmet_ns *ns = hp->ns;
+	char reason[NVMET_HP_REASON_LEN];
+	int ret;
+
+	mutex_lock(&hp->lock);
+	if (ns->enabled) {
+		ret = 0;
+		goto out_unlock;
+	}
+
+	nvmet_hp_set_state(hp, NVMET_HP_ATTACHING, NULL);
+	ret = nvmet_ns_attach(ns);
+	if (!ret && !ns->enabled)
+		ret = -EINVAL;	/* e.g. a passthru subsystem */
+	if (ret) {
+		snprintf(reason, sizeof(reason), "attach of %s failed: %d",
+			 ns->device_path ? ns->device_path : "(no device_path)",
+			 ret);
+		pr_err("nsid %u: %s\n", ns->nsid, reason);
+		nvmet_hp_set_state(hp, NVMET_HP_FAILED, reason);
+		goto out_unlock;
+	}
+
+	spin_lock(&hp->state_lock);
+	hp->state = NVMET_HP_LIVE;
+	hp->reason[0] = '\0';
+	hp->stats.attaches++;
+	spin_unlock(&hp->state_lock);
+
+	nvmet_hp_notify(hp);
+	pr_info("nsid %u of %s attached (%s)\n", ns->nsid,
+		ns->subsys->subsysnqn, ns->device_path);
+out_unlock:
+	mutex_unlock(&hp->lock);
+	return ret;
+}
+
+/*
+ * Wait for ns->disable_done, i.e. for the killed percpu_ref to drop to
+ * zero.  With the fail policy the wait is bounded; with the wait policy it
+ * is not, but a fatal signal ends it.  Only @hp->lock is held meanwhile, so
+ * every other namespace and subsystem stays configurable.
+ */
+static int nvmet_hp_wait_drained(struct nvmet_hp_ns *hp)
+{
+	struct nvmet_ns *ns = hp->ns;
+	unsigned long left;
+
+	if (READ_ONCE(hp->on_timeout) == NVMET_HP_ON_TIMEOUT_WAIT)
+		return wait_for_completion_killable(&ns->disable_done);
+
+	left = wait_for_completion_timeout(&ns->disable_done,
+			msecs_to_jiffies(READ_ONCE(hp->quiesce_timeout_ms)));
+	return left ? 0 : -ETIMEDOUT;
+}
+
+/**
+ * nvmet_hp_ns_detach() - hot-remove a namespace with a bounded quiesce
+ * @hp: namespace to detach
+ *
+ * Stops new I/O (lookups fail with a retryable path error), waits for the
+ * I/O in flight within the namespace's bound, releases the backend and
+ * notifies every controller.  The NSID can be attached again at once.
+ *
+ * If the bound passes with the fail policy the namespace is made live
+ * again and nothing else changes.
+ *
+ * Context: takes @hp->lock.
+ * Return: 0 on success or if already detached, -ETIMEDOUT or -EINTR if
+ * the quiesce was given up.
+ */
+int nvmet_hp_ns_detach(struct nvmet_hp_ns *hp)
+{
+	struct nvmet_ns *ns = hp->ns;
+	char reason[NVMET_HP_REASON_LEN];
+	unsigned long inflight;
+	ktime_t start;
+	u64 us;
+	int ret;
+
+	mutex_lock(&hp->lock);
+	if (!ns->enabled) {
+		ret = 0;
+		goto out_unlock;
+	}
+
+	start = ktime_get();
+	if (!nvmet_ns_quiesce_start(ns)) {
+		/* enabled but not live: the built-in path is disabling it */
+		pr_err("nsid %u is being disabled by nvmet itself\n", ns->nsid);
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+	nvmet_hp_set_state(hp, NVMET_HP_QUIESCING, NULL);
+
+	ret = nvmet_hp_wait_drained(hp);
+	if (ret) {
+		/*
+		 * Holding a reference proves the count did not reach zero,
+		 * which percpu_ref_resurrect() needs.  If it did reach zero
+		 * right at the deadline the release has run or is about to:
+		 * consume its completion and carry on with the detach.
+		 */
+		if (percpu_ref_tryget(&ns->ref)) {
+			inflight = nvmet_hp_ns_inflight(hp) - 1;
+			nvmet_ns_quiesce_abort(ns);
+			percpu_ref_put(&ns->ref);
+
+			snprintf(reason, sizeof(reason),
+				 "detach %s after %u ms with %lu commands in flight",
+				 ret == -ETIMEDOUT ? "timed out" : "interrupted",
+				 (u32)ktime_ms_delta(ktime_get(), start),
+				 inflight);
+			pr_err("nsid %u: %s, namespace stays live\n",
+			       ns->nsid, reason);
+			spin_lock(&hp->state_lock);
+			hp->state = NVMET_HP_LIVE;
+			strscpy(hp->reason, reason, sizeof(hp->reason));
+			hp->stats.timeouts++;
+			spin_unlock(&hp->state_lock);
+			goto out_unlock;
+		}
+		wait_for_completion(&ns->disable_done);
+		ret = 0;
+	}
+
+	/*
+	 * No synchronize_rcu() here, unlike nvmet_ns_disable(): the ref only
+	 * reaches zero after percpu_ref_kill() switched it to atomic mode,
+	 * which happens in an RCU callback, so a grace period has passed
+	 * since the namespace left the lookup and no reader that found it
+	 * under rcu_read_lock() alone is left.
+	 */
+	nvmet_hp_set_state(hp, NVMET_HP_DETACHING, NULL);
+	nvmet_ns_detach(ns);
+	us = ktime_us_delta(ktime_get(), start);
+
+	spin_lock(&hp->state_lock);
+	hp->state = NVMET_HP_DETACHED;
+	hp->stats.detaches++;
+	hp->stats.last_quiesce_us = us;
+	hp->stats.max_quiesce_us = max(hp->stats.max_quiesce_us, us);
+	spin_unlock(&hp->state_lock);
+
+	nvmet_hp_notify(hp);
+	pr_info("nsid %u of %s detached after %llu us\n", ns->nsid,
+		ns->subsys->subsysnqn, us);
+out_unlock:
+	mutex_unlock(&hp->lock);
+	return ret;
+}
+
+/*
+ * percpu_ref keeps this bias in its atomic counter while in percpu mode
+ * (lib/percpu-refcount.c); it is not in the header.
+ */
+#define NVMET_HP_PERCPU_COUNT_BIAS	(1UL << (BITS_PER_LONG - 1))
+
+/**
+ * nvmet_hp_ns_inflight() - snapshot of the references on a namespace
+ * @hp: namespace
+ *
+ * Sums the per-CPU and atomic parts of @hp->ns->ref without changing its
+ * mode, so the I/O path pays nothing for it.  While the ref switches mode
+ * the sum may be off for a moment; it is a snapshot for humans and tests.
+ *
+ * Return: commands holding the namespace (plus one if the caller holds a
+ * reference itself), 0 if it is not live or quiescing.
+ */
+unsigned long nvmet_hp_ns_inflight(struct nvmet_hp_ns *hp)
+{
+	struct percpu_ref *ref = &hp->ns->ref;
+	unsigned long __percpu *pcpu;
+	unsigned long ptr, count;
+	int cpu;
+
+	spin_lock(&hp->state_lock);
+	if (hp->state != NVMET_HP_LIVE && hp->state != NVMET_HP_QUIESCING) {
+		spin_unlock(&hp->state_lock);
+		return 0;
+	}
+
+	rcu_read_lock();
+	ptr = READ_ONCE(ref->percpu_count_ptr);
+	count = atomic_long_read(&ref->data->count);
+	if (count >= NVMET_HP_PERCPU_COUNT_BIAS) {
+		count -= NVMET_HP_PERCPU_COUNT_BIAS;
+		pcpu = (unsigned long __percpu *)(ptr & ~__PERCPU_REF_FLAG_MASK);
+		for_each_possible_cpu(cpu)
+			count += READ_ONCE(*per_cpu_ptr(pcpu, cpu));
+	}
+	rcu_read_unlock();
+	/* the initial reference, dropped by percpu_ref_kill() */
+	if (!(ptr & __PERCPU_REF_DEAD) && count)
+		count--;
+	spin_unlock(&hp->state_lock);
+
+	return (long)count < 0 ? 0 : count;
+}
+
+static int nvmet_hp_ns_enable(struct nvmet_ns *ns, bool enable)
+{
+	struct nvmet_hp_ns *hp = nvmet_hp_ns_get(ns);
+
+	if (!hp)
+		return -ENOMEM;
+	return enable ? nvmet_hp_ns_attach(hp) : nvmet_hp_ns_detach(hp);
+}
+
+static void nvmet_hp_ns_release(struct nvmet_ns *ns)
+{
+	mutex_lock(&nvmet_hp_lock);
+	if (ns->hotplug_priv)
+		nvmet_hp_ns_free(ns->hotplug_priv);
+	mutex_unlock(&nvmet_hp_lock);
+}
+
+static void nvmet_hp_cleanup(void)
+{
+	struct nvmet_hp_ns *hp, *tmp;
+
+	mutex_lock(&nvmet_hp_lock);
+	list_for_each_entry_safe(hp, tmp, &nvmet_hp_namespaces, entry)
+		nvmet_hp_ns_free(hp);
+	mutex_unlock(&nvmet_hp_lock);
+}
+
+const struct nvmet_hotplug_ops nvmet_hp_ops = {
+	.owner		= THIS_MODULE,
+	.ns_enable	= nvmet_hp_ns_enable,
+	.ns_show	= nvmet_hp_ns_show,
+	.ns_store	= nvmet_hp_ns_store,
+	.ns_free	= nvmet_hp_ns_release,
+	.cleanup	= nvmet_hp_cleanup,
+};
+
+static int __init nvmet_hp_init(void)
+{
+	int ret;
+
+	ret = nvmet_register_hotplug_ops(&nvmet_hp_ops);
+	if (ret) {
+		pr_err("cannot register with nvmet: %d\n", ret);
+		return ret;
+	}
+	pr_info("namespace hotplug enabled\n");
+	return 0;
+}
+
+static void __exit nvmet_hp_exit(void)
+{
+	nvmet_unregister_hotplug_ops(&nvmet_hp_ops);
+	pr_info("namespace hotplug disabled, namespaces keep their state\n");
+}
+
+module_init(nvmet_hp_init);
+module_exit(nvmet_hp_exit);
+
+MODULE_DESCRIPTION("NVMe target hotplug-aware namespace lifecycle");
+MODULE_AUTHOR("nvmet-hotplug developers");
+MODULE_LICENSE("GPL");

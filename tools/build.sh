@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the patched nvmet family and nvmet-hotplug as external modules.
+#
+#   KDIR=<kernel build dir> [KSRC=<kernel source>] tools/build.sh [make args]
+#
+# Without KDIR, sets up the machine and builds (or reuses) the debug VM
+# kernel of the selftests.  KSRC defaults to KDIR and must contain
+# drivers/nvme/target (a distro's headers package does not: point KSRC at
+# the matching source tree).  Prints the build directory on the last line.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+if [ -z "${KDIR:-}" ]; then
+	KSRC=$(tools/setup.sh | tail -n 1)
+	KDIR=$(tools/kernel.sh "$KSRC" ${KCONFIG:-tools/testing/selftests/nvmet_hotplug/config} | tail -n 1)
+fi
+KSRC=${KSRC:-$KDIR}
+if [ ! -d "$KSRC/drivers/nvme/target" ]; then
+	echo "build: $KSRC has no drivers/nvme/target; set KSRC to the kernel source" >&2
+	exit 1
+fi
+
+b=${BUILD:-$top/.build/$(basename "$KDIR")}
+stamp=$( (echo "$KSRC"; cat patches/series patches/*.patch) | sha256sum | cut -c1-16)
+if [ "$(cat "$b/.patched" 2>/dev/null)" != "$stamp" ]; then
+	echo "build: copying $KSRC/drivers/nvme/target and applying patches/" >&2
+	rm -rf "$b"
+	mkdir -p "$b/drivers/nvme"
+	cp -a "$KSRC/drivers/nvme/target" "$b/drivers/nvme/target"
+	(cd "$b" && QUILT_PATCHES="$top/patches" QUILT_PC=.pc quilt push -aq >&2)
+	echo "$stamp" >"$b/.patched"
+fi
+mkdir -p "$b/drivers/nvme/target/hotplug"
+rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*' \
+	--exclude='*.mod*' --exclude=modules.order \
+	drivers/nvme/target/hotplug/ "$b/drivers/nvme/target/hotplug/"
+cp -p Kbuild "$b/Kbuild"
+
+make -C "$KDIR" M="$b" W=1 "$@" >&2
+echo "$KDIR" >"$b/.kdir"
+echo "$b"
