@@ -319,7 +319,8 @@ unsigned long nvmet_hp_ns_inflight(struct nvmet_hp_ns *hp)
 	count = atomic_long_read(&ref->data->count);
 	if (count >= NVMET_HP_PERCPU_COUNT_BIAS) {
 		count -= NVMET_HP_PERCPU_COUNT_BIAS;
-		pcpu = (unsigned long __percpu *)(ptr & ~__PERCPU_REF_FLAG_MASK);
+		pcpu = (unsigned long __percpu *)
+			(ptr & ~(unsigned long)__PERCPU_REF_ATOMIC_DEAD);
 		for_each_possible_cpu(cpu)
 			count += READ_ONCE(*per_cpu_ptr(pcpu, cpu));
 	}

@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Bad input on every hotplug file and on enable: a clear error, a pr_err
+# that says why, and no change of state.
+. "$(dirname "$0")/lib.sh"
+
+hp_require_root
+trap hp_cleanup EXIT
+ktap_print_header
+ktap_set_plan 18
+
+hp_load_modules || ktap_exit_fail_msg "cannot load modules"
+hp_dmesg_mark start
+
+dev=$(hp_nullb_create hpbad 16) || ktap_exit_fail_msg "null_blk"
+HP_NQN=$(hp_subsys_create bad) || ktap_exit_fail_msg "subsystem"
+hp_ns_create "$HP_NQN" 1 "$dev" || ktap_exit_fail_msg "nsid 1"
+hp_ns_create "$HP_NQN" 2 /dev/nvmet-hotplug-no-such-device 0 ||
+	ktap_exit_fail_msg "nsid 2"
+ns=$(hp_ns_dir "$HP_NQN" 1)
+hp=$ns/hotplug
+
+snapshot() { cat "$hp/state" "$hp/quiesce_timeout_ms" "$hp/on_timeout" "$hp/stats"; }
+
+# expect_reject FILE VALUE ERRNO-TEXT DMESG-REGEX
+expect_reject() {
+	local before after err n
+	before=$(snapshot)
+	n=$(dmesg | wc -l)
+	err=$( (echo "$2" >"$1") 2>&1) && return 1
+	after=$(snapshot)
+	if ! echo "$err" | grep -q "$3"; then
+		hp_log "writing '$2' to $1: '$err', expected '$3'"
+		return 1
+	fi
+	if [ -n "$4" ] && ! dmesg | tail -n +"$((n + 1))" | grep -Eq "$4"; then
+		hp_log "no pr_err matching '$4' for '$2' > $1"
+		return 1
+	fi
+	[ "$before" = "$after" ] || { hp_log "state changed"; return 1; }
+}
+
+for v in abc 0 -1 3600001 99999999999 "1 2" ""; do
+	hp_check "quiesce_timeout_ms rejects '$v'" \
+		expect_reject "$hp/quiesce_timeout_ms" "$v" "Invalid argument" \
+		"quiesce_timeout_ms must be"
+done
+for v in maybe failx 1 ""; do
+	hp_check "on_timeout rejects '$v'" \
+		expect_reject "$hp/on_timeout" "$v" "Invalid argument" \
+		"on_timeout must be"
+done
+for f in state inflight stats; do
+	hp_check "$f is read-only" \
+		eval "! (echo 1 >'$hp/$f') 2>/dev/null && [ \"\$(head -n1 '$hp/state')\" = live ]"
+done
+hp_check "enable rejects garbage" \
+	expect_reject "$ns/enable" maybe "Invalid argument" ""
+hp_check "enabling a namespace whose device is missing fails, state says why" \
+	eval '! (echo 1 >"$(hp_ns_dir "$HP_NQN" 2)/enable") 2>/dev/null &&
+	      [ "$(hp_state "$HP_NQN" 2)" = failed ] &&
+	      grep -q "reason: attach of /dev/nvmet-hotplug-no-such-device failed" \
+		"$(hp_ns_dir "$HP_NQN" 2)/hotplug/state"'
+hp_check "valid values are taken" \
+	eval 'echo 2500 >"$hp/quiesce_timeout_ms" && echo wait >"$hp/on_timeout" &&
+	      [ "$(cat "$hp/quiesce_timeout_ms")" = 2500 ] &&
+	      [ "$(cat "$hp/on_timeout")" = wait ]'
+hp_check "dmesg clean" hp_dmesg_clean
+ktap_finished

@@ -1,0 +1,102 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Bounded quiesce with I/O held by the backend (dm-delay): on_timeout=fail
+# gives up within the bound with -ETIMEDOUT and the namespace keeps serving
+# I/O; on_timeout=wait finishes when the I/O drains, and meanwhile configfs
+# writes to another subsystem go through at once.
+. "$(dirname "$0")/lib.sh"
+
+DELAY_MS=3000
+BOUND_MS=1000
+hp_require_root
+cleanup() {
+	hp_cleanup
+	dmsetup remove hpslow 2>/dev/null
+	hp_cleanup
+}
+trap cleanup EXIT
+ktap_print_header
+ktap_set_plan 12
+
+hp_load_modules || ktap_exit_fail_msg "cannot load modules"
+modprobe dm-delay || ktap_exit_fail_msg "no dm-delay"
+hp_dmesg_mark start
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+set_delay() {
+	dmsetup suspend hpslow && dmsetup reload hpslow --table \
+		"0 $sectors delay $nullb 0 $1" && dmsetup resume hpslow
+}
+inflight() { cat "$ns/hotplug/inflight"; }
+
+nullb=$(hp_nullb_create hpslowb 16) || ktap_exit_fail_msg "null_blk"
+other=$(hp_nullb_create hpother 16) || ktap_exit_fail_msg "null_blk"
+sectors=$(blockdev --getsz "$nullb")
+dmsetup create hpslow --table "0 $sectors delay $nullb 0 0" ||
+	ktap_exit_fail_msg "dm-delay"
+hp_setup_two_ctrls slow || ktap_exit_fail_msg "target set-up"
+hp_ns_create "$HP_NQN" 1 /dev/mapper/hpslow || ktap_exit_fail_msg "nsid 1"
+other_nqn=$(hp_subsys_create other) || ktap_exit_fail_msg "subsystem 2"
+hp_ns_create "$other_nqn" 1 "$other" || ktap_exit_fail_msg "other nsid 1"
+hp_connect_both "$HP_NQN" || ktap_exit_fail_msg "connect"
+hp_wait "nsid 1 on the host" hp_ns_visible_all "$HP_NQN" 1 2 ||
+	ktap_exit_fail_msg "nsid 1 not seen"
+host=$(hp_disk "$HP_NQN" 1)
+ns=$(hp_ns_dir "$HP_NQN" 1)
+onsd=$(hp_ns_dir "$other_nqn" 1)
+
+set_delay $DELAY_MS || ktap_exit_fail_msg "dm-delay reload"
+fio --name=slow --filename="$host" --rw=randread --bs=4k --iodepth=4 \
+	--ioengine=libaio --direct=1 --time_based --runtime=3600 \
+	--output=/dev/null &
+HP_BG_PIDS+=($!)
+
+# on_timeout=fail
+echo $BOUND_MS >"$ns/hotplug/quiesce_timeout_ms"
+echo fail >"$ns/hotplug/on_timeout"
+hp_wait "I/O held in the backend" eval '[ "$(inflight)" -gt 0 ]' ||
+	ktap_exit_fail_msg "no I/O in flight"
+hp_log "in flight before the detach: $(inflight)"
+t0=$(now_ms)
+err=$( (echo 0 >"$ns/enable") 2>&1)
+rc=$?
+t1=$(now_ms)
+hp_log "fail policy: write returned after $((t1 - t0)) ms: ${err:-success}"
+hp_check "fail: the write fails with ETIMEDOUT" \
+	eval '[ $rc -ne 0 ] && echo "$err" | grep -q "timed out"'
+hp_check "fail: it returns within the bound (+2 s for the slow VM)" \
+	[ $((t1 - t0)) -lt $((BOUND_MS + 2000)) ]
+hp_check "fail: the namespace stays live and says why" \
+	eval '[ "$(hp_state "$HP_NQN" 1)" = live ] && grep -q "reason: detach timed out" "$ns/hotplug/state"'
+hp_check "fail: the timeout is counted" [ "$(hp_stat "$HP_NQN" 1 timeouts)" -eq 1 ]
+hp_check "fail: the namespace keeps serving I/O" \
+	dd if="$host" of=/dev/null bs=4k count=1 iflag=direct status=none
+hp_check "fail: the host still has nsid 1 on both controllers" \
+	hp_ns_visible_all "$HP_NQN" 1 2
+
+# on_timeout=wait
+echo wait >"$ns/hotplug/on_timeout"
+hp_wait "I/O held in the backend" eval '[ "$(inflight)" -gt 0 ]'
+(echo 0 >"$ns/enable"; echo $? >/tmp/hp_wait_rc) &
+waiter=$!
+hp_wait "quiescing" eval '[ "$(hp_state "$HP_NQN" 1)" = quiescing ]'
+t0=$(now_ms)
+echo 0 >"$onsd/enable" && echo 1 >"$onsd/enable"
+rc=$?
+t1=$(now_ms)
+hp_log "wait policy: other subsystem disable+enable took $((t1 - t0)) ms"
+hp_check "wait: another subsystem is configurable meanwhile" \
+	eval '[ $rc -eq 0 ] && kill -0 $waiter 2>/dev/null'
+hp_check "wait: changing the bound of a quiesce in progress is refused" \
+	eval '! (echo 5000 >"$ns/hotplug/quiesce_timeout_ms") 2>/dev/null &&
+	      [ "$(cat "$ns/hotplug/quiesce_timeout_ms")" = $BOUND_MS ]'
+set_delay 0
+hp_check "wait: the detach finishes once the I/O drains" \
+	hp_wait "detach done" eval "! kill -0 $waiter 2>/dev/null"
+hp_check "wait: the write succeeded and the namespace is detached" \
+	eval '[ "$(cat /tmp/hp_wait_rc)" = 0 ] && [ "$(hp_state "$HP_NQN" 1)" = detached ]'
+hp_check "wait: the host removed nsid 1" \
+	hp_wait "nsid 1 gone" hp_ns_gone_all "$HP_NQN" 1
+hp_check "dmesg clean" hp_dmesg_clean
+rm -f /tmp/hp_wait_rc
+ktap_finished

@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Hot-remove under a 16-job 1 MiB write load through two controllers: the
+# configfs write returns, the host drops the namespace on every controller
+# by itself, and every write fio saw complete before the removal reads back
+# intact after the same backend is attached again.
+. "$(dirname "$0")/lib.sh"
+
+hp_require_root
+trap 'hp_cleanup; rm -rf "$work"' EXIT
+work=$(mktemp -d)
+ktap_print_header
+ktap_set_plan 10
+
+hp_load_modules || ktap_exit_fail_msg "cannot load modules"
+hp_dmesg_mark start
+
+dev=$(hp_nullb_create hprm 64) || ktap_exit_fail_msg "null_blk"
+hp_setup_two_ctrls rm || ktap_exit_fail_msg "target set-up"
+hp_ns_create "$HP_NQN" 1 "$dev" || ktap_exit_fail_msg "nsid 1"
+hp_connect_both "$HP_NQN" || ktap_exit_fail_msg "connect"
+hp_wait "nsid 1 on both controllers" hp_ns_visible_all "$HP_NQN" 1 2 ||
+	ktap_exit_fail_msg "nsid 1 not seen"
+host=$(hp_disk "$HP_NQN" 1)
+ns=$(hp_ns_dir "$HP_NQN" 1)
+
+fio_args=(--rw=write --bs=1M --numjobs=16 --size=2M --offset_increment=2M
+	  --direct=1 --ioengine=libaio --iodepth=2 --verify=crc32c
+	  --verify_state_save=1 --output-format=json)
+hp_trace_aen_start
+(cd "$work" && exec fio --name=load --filename="$host" --rate=256k \
+	--do_verify=0 "${fio_args[@]}" --output="$work/write.json") &
+fio_pid=$!
+HP_BG_PIDS+=("$fio_pid")
+
+hp_wait "I/O in flight on nsid 1" eval "[ \$(cat $ns/hotplug/inflight) -gt 0 ]"
+hp_check "fio is still writing when the removal starts" kill -0 "$fio_pid"
+echo 0 >"$ns/enable"
+hp_check "the configfs write returned success" [ $? -eq 0 ]
+hp_check "nsid 1 is detached on the target" [ "$(hp_state "$HP_NQN" 1)" = detached ]
+hp_check "the host removed nsid 1 through both controllers by itself" \
+	hp_wait "nsid 1 gone" hp_ns_gone_all "$HP_NQN" 1
+hp_check "fio saw the removal as an error and exited" \
+	hp_wait "fio exit" eval "! kill -0 $fio_pid 2>/dev/null"
+for c in $(hp_ctrls "$HP_NQN"); do ctrls+=" $c"; done
+ok=1
+for c in $ctrls; do
+	n=$(grep 'nvme_async_event:' $TRACEFS/trace | grep -c "$c: NVME_AEN.*NVME_AER_NOTICE_NS_CHANGED")
+	hp_log "$c: $n Namespace Attribute Changed AEN(s)"
+	[ "$n" -ge 1 ] || ok=0
+done
+hp_check "every host controller got the Namespace Attribute Changed AEN" [ $ok = 1 ]
+hp_check "every host controller read the Changed Namespace List log" \
+	[ "$(hp_dmesg_since_mark | grep -c 'rescanning namespaces')" -ge 2 ]
+hp_trace_aen_stop
+
+echo 1 >"$ns/enable"
+hp_wait "nsid 1 back" hp_ns_visible_all "$HP_NQN" 1 2
+host=$(hp_disk "$HP_NQN" 1)
+(cd "$work" && fio --name=load --filename="$host" --verify_only \
+	--verify_state_load=1 "${fio_args[@]}" --output="$work/verify.json")
+rc=$?
+written=$(hp_fio_json "$work/write.json" '.write.io_bytes' 2>/dev/null)
+read=$(hp_fio_json "$work/verify.json" '.read.io_bytes' 2>/dev/null)
+hp_log "fio wrote ${written:-?} bytes before the removal, verified ${read:-?}"
+hp_check "every completed write reads back intact" \
+	eval '[ "$rc" -eq 0 ] && [ "${read:-0}" -gt 0 ]'
+hp_check "dmesg clean" hp_dmesg_clean
+ktap_finished

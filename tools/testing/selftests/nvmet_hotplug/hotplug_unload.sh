@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Unload and reload nvmet-hotplug while namespaces are live and connected:
+# nvmet goes back to its built-in lifecycle, the reloaded module adopts the
+# namespaces, and host I/O goes on throughout.
+. "$(dirname "$0")/lib.sh"
+
+hp_require_root
+trap hp_cleanup EXIT
+ktap_print_header
+ktap_set_plan 11
+
+hp_load_modules || ktap_exit_fail_msg "cannot load modules"
+hp_dmesg_mark start
+
+dev1=$(hp_nullb_create hpunl1 32) || ktap_exit_fail_msg "null_blk"
+dev2=$(hp_nullb_create hpunl2 16) || ktap_exit_fail_msg "null_blk"
+hp_setup_two_ctrls unload || ktap_exit_fail_msg "target set-up"
+hp_ns_create "$HP_NQN" 1 "$dev1" || ktap_exit_fail_msg "nsid 1"
+hp_ns_create "$HP_NQN" 2 "$dev2" || ktap_exit_fail_msg "nsid 2"
+hp_connect_both "$HP_NQN" || ktap_exit_fail_msg "connect"
+for i in 1 2; do
+	hp_wait "nsid $i on the host" hp_ns_visible_all "$HP_NQN" $i 2 ||
+		ktap_exit_fail_msg "nsid $i not seen"
+done
+host=$(hp_disk "$HP_NQN" 1)
+ns2=$(hp_ns_dir "$HP_NQN" 2)
+
+fio --name=io --filename="$host" --rw=randrw --bs=16k --size=8M --direct=1 \
+	--ioengine=libaio --iodepth=4 --time_based --runtime=3600 \
+	--output=/dev/null &
+fio_pid=$!
+HP_BG_PIDS+=("$fio_pid")
+
+hp_check "rmmod nvmet_hotplug with live, connected namespaces" hp_unload_hotplug
+hp_check "hotplug files answer ENODEV without the module" \
+	eval '! cat "$ns2/hotplug/state" 2>/dev/null'
+echo 0 >"$ns2/enable"
+hp_check "built-in disable works and the host sees it" \
+	hp_wait "nsid 2 gone" hp_ns_gone_all "$HP_NQN" 2
+echo 1 >"$ns2/enable"
+hp_check "built-in enable works and the host sees it" \
+	hp_wait "nsid 2 back" hp_ns_visible_all "$HP_NQN" 2 2
+hp_check "reload nvmet-hotplug" hp_load_modules
+hp_check "reloaded module adopts the live namespaces" \
+	eval '[ "$(hp_state "$HP_NQN" 1)" = live ] && [ "$(hp_state "$HP_NQN" 2)" = live ]'
+echo 0 >"$ns2/enable"
+hp_check "adopted namespace hot-removes through the module" \
+	eval 'hp_wait "nsid 2 gone" hp_ns_gone_all "$HP_NQN" 2 &&
+	      [ "$(hp_stat "$HP_NQN" 2 detaches)" -eq 1 ]'
+hp_check "unload again, then reload, with a detached namespace" \
+	eval 'hp_unload_hotplug && hp_load_modules &&
+	      [ "$(hp_state "$HP_NQN" 2)" = detached ]'
+hp_check "host I/O went on without error throughout (fio still running)" \
+	kill -0 "$fio_pid"
+kill "$fio_pid"
+wait "$fio_pid"
+hp_check "data written now reads back intact" \
+	fio --name=v --filename="$host" --rw=write --bs=64k --size=4M \
+	--direct=1 --verify=crc32c --do_verify=1 --output=/dev/null
+hp_check "dmesg clean" hp_dmesg_clean
+ktap_finished

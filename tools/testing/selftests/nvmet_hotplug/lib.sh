@@ -1,0 +1,315 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Helpers of the nvmet-hotplug selftests: target set-up through configfs,
+# host side through nvme-cli, polling waits and dmesg checks.
+#
+# Environment: NVMET_HP_BUILD is the build directory of the patched nvmet
+# family and nvmet-hotplug (tools/build.sh prints it), KSRC the kernel
+# source (for ktap_helpers.sh).
+
+HP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ -f "$HP_DIR/../kselftest/ktap_helpers.sh" ]; then
+	. "$HP_DIR/../kselftest/ktap_helpers.sh"
+else
+	. "${KSRC:?KSRC must point at the kernel source}/tools/testing/selftests/kselftest/ktap_helpers.sh"
+fi
+
+CFS=/sys/kernel/config/nvmet
+NULLB_CFS=/sys/kernel/config/nullb
+HOSTNQN=nqn.2014-08.org.nvmexpress:uuid:6d1b0a4e-7f35-4c49-9d2f-0a9c3e3c1a01
+HOSTID=6d1b0a4e-7f35-4c49-9d2f-0a9c3e3c1a01
+NQN_PREFIX=nqn.2026-11.io.nvmet-hotplug:test
+TCP_ADDR=127.0.0.1
+TCP_PORT=4420
+# Generous: the suite runs in TCG on a KASAN + lockdep kernel.
+WAIT_TIMEOUT=${WAIT_TIMEOUT:-120}
+
+HP_SUBSYSTEMS=()
+HP_PORTS=()
+HP_NULLB=()
+HP_MARKER=""
+HP_BG_PIDS=()
+
+hp_log() { ktap_print_msg "$@"; }
+
+# Load the patched nvmet family and, unless $1 = stock, nvmet-hotplug.
+hp_load_modules() {
+	local b=${NVMET_HP_BUILD:?NVMET_HP_BUILD not set}/drivers/nvme/target m
+	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+	modprobe null_blk nr_devices=0 2>/dev/null || true
+	for m in nvmet nvme-loop nvmet-tcp; do
+		[ -d "/sys/module/${m//-/_}" ] && continue
+		insmod "$b/$m.ko" || return 1
+	done
+	if [ "${1:-}" != stock ] && [ ! -d /sys/module/nvmet_hotplug ]; then
+		insmod "$b/hotplug/nvmet-hotplug.ko" || return 1
+	fi
+	return 0
+}
+
+hp_unload_hotplug() {
+	[ -d /sys/module/nvmet_hotplug ] || return 0
+	rmmod nvmet_hotplug
+}
+
+# hp_wait DESC CMD...: poll CMD until it succeeds or WAIT_TIMEOUT passes.
+hp_wait() {
+	local desc=$1 end=$((SECONDS + WAIT_TIMEOUT))
+	shift
+	while ! "$@"; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			hp_log "timed out after ${WAIT_TIMEOUT}s waiting for: $desc"
+			return 1
+		fi
+		sleep 0.2
+	done
+	return 0
+}
+
+# null_blk device through configfs, memory backed so that data survives a
+# detach/attach.  Extra "key=value" arguments are written as attributes.
+hp_nullb_create() {
+	local name=$1 size_mb=$2 d kv
+	shift 2
+	d=$NULLB_CFS/$name
+	mkdir "$d" || return 1
+	echo "$size_mb" >"$d/size"
+	echo 1 >"$d/memory_backed"
+	for kv in "$@"; do
+		echo "${kv#*=}" >"$d/${kv%%=*}" || return 1
+	done
+	echo 1 >"$d/power" || return 1
+	HP_NULLB+=("$name")
+	echo "/dev/nullb$(cat "$d/index")"
+}
+
+hp_nullb_remove() {
+	local d=$NULLB_CFS/$1
+	[ -d "$d" ] || return 0
+	echo 0 >"$d/power" 2>/dev/null
+	rmdir "$d"
+}
+
+hp_subsys_create() {
+	local nqn=$NQN_PREFIX:$1
+	mkdir "$CFS/subsystems/$nqn" || return 1
+	echo 1 >"$CFS/subsystems/$nqn/attr_allow_any_host"
+	HP_SUBSYSTEMS+=("$nqn")
+	echo "$nqn"
+}
+
+# hp_ns_create NQN NSID DEVICE [enable]
+hp_ns_create() {
+	local d=$CFS/subsystems/$1/namespaces/$2
+	mkdir "$d" || return 1
+	echo "$3" >"$d/device_path" || return 1
+	[ "${4:-1}" = 1 ] || return 0
+	echo 1 >"$d/enable"
+}
+
+hp_ns_dir() { echo "$CFS/subsystems/$1/namespaces/$2"; }
+
+hp_port_create() {
+	local id=$1 trtype=$2 d=$CFS/ports/$1
+	mkdir "$d" || return 1
+	echo "$trtype" >"$d/addr_trtype"
+	if [ "$trtype" = tcp ]; then
+		echo ipv4 >"$d/addr_adrfam"
+		echo "$TCP_ADDR" >"$d/addr_traddr"
+		echo "$TCP_PORT" >"$d/addr_trsvcid"
+	fi
+	HP_PORTS+=("$id")
+}
+
+hp_port_link() {
+	ln -s "$CFS/subsystems/$2" "$CFS/ports/$1/subsystems/$2"
+}
+
+# hp_connect NQN TRTYPE: connect the host, print the controller name.
+hp_connect() {
+	local nqn=$1 trtype=$2 out
+	if [ "$trtype" = tcp ]; then
+		out=$(nvme connect -t tcp -a "$TCP_ADDR" -s "$TCP_PORT" -n "$nqn" \
+			--hostnqn="$HOSTNQN" --hostid="$HOSTID" -o json 2>&1)
+	else
+		out=$(nvme connect -t loop -n "$nqn" --hostnqn="$HOSTNQN" \
+			--hostid="$HOSTID" -o json 2>&1)
+	fi || { hp_log "connect $trtype failed: $out"; return 1; }
+	echo "$out" | sed -n 's/.*"device" *: *"\(nvme[0-9]*\)".*/\1/p'
+}
+
+# Controllers of the host connected to NQN.
+hp_ctrls() {
+	local c
+	for c in /sys/class/nvme/nvme*; do
+		[ -e "$c/subsysnqn" ] || continue
+		[ "$(cat "$c/subsysnqn")" = "$1" ] && basename "$c"
+	done
+}
+
+# hp_ctrl_has_ns CTRL NSID: the controller has a path to the namespace.
+hp_ctrl_has_ns() {
+	local p
+	for p in /sys/class/nvme/"$1"/nvme*n*; do
+		[ -e "$p/nsid" ] || continue
+		[ "$(cat "$p/nsid")" = "$2" ] && return 0
+	done
+	return 1
+}
+
+# hp_disk NQN NSID: the host's visible block device of the namespace.
+hp_disk() {
+	local d
+	for d in /sys/block/nvme*n*; do
+		[ -e "$d/nsid" ] || continue
+		[ "$(cat "$d/hidden" 2>/dev/null)" = 1 ] && continue
+		[ "$(cat "$d/nsid")" = "$2" ] || continue
+		[ "$(cat "$d/device/subsysnqn" 2>/dev/null)" = "$1" ] || continue
+		echo "/dev/$(basename "$d")"
+		return 0
+	done
+	return 1
+}
+
+# Every controller of NQN sees NSID, and so does the block layer.
+hp_ns_visible_all() {
+	local nqn=$1 nsid=$2 c n=0 dev
+	for c in $(hp_ctrls "$nqn"); do
+		hp_ctrl_has_ns "$c" "$nsid" || return 1
+		n=$((n + 1))
+	done
+	[ "$n" -ge "${3:-1}" ] || return 1
+	dev=$(hp_disk "$nqn" "$nsid") && [ -b "$dev" ]
+}
+
+# No controller of NQN sees NSID and no block device is left.
+hp_ns_gone_all() {
+	local nqn=$1 nsid=$2 c
+	for c in $(hp_ctrls "$nqn"); do
+		hp_ctrl_has_ns "$c" "$nsid" && return 1
+	done
+	! hp_disk "$nqn" "$nsid" >/dev/null
+}
+
+hp_state() { head -n 1 "$(hp_ns_dir "$1" "$2")/hotplug/state"; }
+
+hp_stat() {
+	awk -v k="$3" '$1 == k { print $2 }' "$(hp_ns_dir "$1" "$2")/hotplug/stats"
+}
+
+# Mark the kernel log so that hp_dmesg_clean only looks at this test.
+hp_dmesg_mark() {
+	HP_MARKER="nvmet-hotplug-selftest: $(basename "$0") $$ $1"
+	echo "$HP_MARKER" >/dev/kmsg
+}
+
+hp_dmesg_since_mark() {
+	dmesg | awk -v m="$HP_MARKER" 'found { print } index($0, m) { found = 1 }'
+}
+
+HP_BAD_DMESG='KASAN|BUG:|WARNING:|possible circular|possible recursive|inconsistent lock|lockdep|INFO: task .* blocked|hung_task|kmemleak|unreferenced object|general protection|Oops|RCU stall|soft lockup|refcount_t:|UBSAN'
+
+hp_dmesg_clean() {
+	local bad
+	bad=$(hp_dmesg_since_mark | grep -E "$HP_BAD_DMESG")
+	[ -z "$bad" ] && return 0
+	hp_log "kernel reported:"
+	echo "$bad" | head -n 40 | sed 's/^/#   /'
+	return 1
+}
+
+# hp_dmesg_has REGEX: the kernel logged a line matching REGEX in this test.
+hp_dmesg_has() { hp_dmesg_since_mark | grep -Eq "$1"; }
+
+hp_cleanup() {
+	local nqn id ns pid
+	set +e
+	for pid in "${HP_BG_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	for nqn in "${HP_SUBSYSTEMS[@]}"; do
+		nvme disconnect -n "$nqn" >/dev/null 2>&1
+	done
+	for id in "${HP_PORTS[@]}"; do
+		rm -f "$CFS/ports/$id/subsystems/"* 2>/dev/null
+		rmdir "$CFS/ports/$id" 2>/dev/null
+	done
+	for nqn in "${HP_SUBSYSTEMS[@]}"; do
+		for ns in "$CFS/subsystems/$nqn/namespaces/"*; do
+			[ -d "$ns" ] || continue
+			echo 0 >"$ns/enable" 2>/dev/null
+			rmdir "$ns"
+		done
+		rmdir "$CFS/subsystems/$nqn" 2>/dev/null
+	done
+	for nqn in "${HP_NULLB[@]}"; do
+		hp_nullb_remove "$nqn"
+	done
+	HP_SUBSYSTEMS=()
+	HP_PORTS=()
+	HP_NULLB=()
+	HP_BG_PIDS=()
+}
+
+# Standard set-up: subsystem NAME with a loop and a tcp port, so that the
+# host has two controllers on it.  Sets HP_NQN.
+hp_setup_two_ctrls() {
+	HP_NQN=$(hp_subsys_create "$1") || return 1
+	hp_port_create 1 loop || return 1
+	hp_port_create 2 tcp || return 1
+	hp_port_link 1 "$HP_NQN" || return 1
+	hp_port_link 2 "$HP_NQN" || return 1
+}
+
+hp_connect_both() {
+	hp_connect "$1" loop >/dev/null || return 1
+	hp_connect "$1" tcp >/dev/null || return 1
+	hp_wait "two controllers on $1" hp_nr_ctrls_is "$1" 2
+}
+
+hp_nr_ctrls_is() { [ "$(hp_ctrls "$1" | wc -l)" -eq "$2" ]; }
+
+# hp_check DESC CMD...: one KTAP result.
+hp_check() {
+	local desc=$1
+	shift
+	if "$@"; then
+		ktap_test_pass "$desc"
+	else
+		ktap_test_fail "$desc"
+	fi
+}
+
+hp_require_root() {
+	if [ "$(id -u)" != 0 ]; then
+		ktap_skip_all "needs root"
+		exit "$KSFT_SKIP"
+	fi
+	for t in nvme fio; do
+		if ! command -v "$t" >/dev/null; then
+			ktap_skip_all "needs $t"
+			exit "$KSFT_SKIP"
+		fi
+	done
+}
+
+TRACEFS=/sys/kernel/tracing
+
+# Record the host's and the target's AEN tracepoints from now on.
+hp_trace_aen_start() {
+	mountpoint -q $TRACEFS || mount -t tracefs nodev $TRACEFS
+	echo 0 >$TRACEFS/tracing_on
+	echo >$TRACEFS/trace
+	echo 1 >$TRACEFS/events/nvme/nvme_async_event/enable
+	echo 1 >$TRACEFS/events/nvmet/nvmet_async_event/enable
+	echo 1 >$TRACEFS/tracing_on
+}
+
+hp_trace_aen_stop() {
+	echo 0 >$TRACEFS/events/nvme/nvme_async_event/enable
+	echo 0 >$TRACEFS/events/nvmet/nvmet_async_event/enable
+}
+
+# hp_fio_json FILE KEY: a number of the first job of fio's JSON output.
+hp_fio_json() { jq -r "[.jobs[] | $2] | add" "$1"; }

@@ -1,0 +1,35 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs the TEST_PROGS of the Makefile in order, inside the VM, each with the
+# timeout of "settings", as kselftest's runner would, and writes
+# <results>/<test>.tap.  Usage: run_suite.sh RESULTS_DIR [TEST...]
+set -u
+dir=$(cd "$(dirname "$0")" && pwd)
+out=${1:?results directory}
+shift
+mkdir -p "$out"
+timeout=$(sed -n 's/^timeout=//p' "$dir/settings")
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] ||
+	mapfile -t tests < <(sed -n 's/^TEST_PROGS *+\?:\?= *//p' "$dir/Makefile")
+
+echo "TAP version 13"
+echo "1..${#tests[@]}"
+n=0
+for t in "${tests[@]}"; do
+	n=$((n + 1))
+	echo "# selftests: nvmet_hotplug: $t"
+	start=$SECONDS
+	timeout --foreground -k 10 "$timeout" "$dir/$t" 2>&1 |
+		tee "$out/$t.tap" | sed 's/^/# /'
+	rc=${PIPESTATUS[0]}
+	echo "# $t: exit $rc after $((SECONDS - start)) s"
+	echo "$rc" >"$out/$t.rc"
+	case $rc in
+	0) echo "ok $n selftests: nvmet_hotplug: $t" ;;
+	4) echo "ok $n selftests: nvmet_hotplug: $t # SKIP" ;;
+	124) echo "not ok $n selftests: nvmet_hotplug: $t # TIMEOUT $timeout seconds" ;;
+	*) echo "not ok $n selftests: nvmet_hotplug: $t # exit=$rc" ;;
+	esac
+done
+dmesg >"$out/dmesg.txt"
