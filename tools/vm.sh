@@ -18,7 +18,7 @@ mkdir -p "$CACHE" "$rwdir"
 
 vng_opts=(--run "$kdir" --memory "${VM_MEMORY:-4G}" --cpus "${VM_CPUS:-2}"
 	  --rwdir "$rwdir" --user root
-	  --append "hung_task_timeout_secs=120 kmemleak=on")
+	  --append "panic_on_warn=0")
 
 accel_file=$CACHE/accel-$(hostname)
 if [ ! -f "$accel_file" ]; then

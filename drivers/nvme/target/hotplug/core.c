@@ -14,6 +14,9 @@
 #include <linux/sched/signal.h>
 #include "hotplug.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 static unsigned int quiesce_timeout_ms = 10000;
 module_param(quiesce_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(quiesce_timeout_ms,
@@ -90,11 +93,23 @@ static void nvmet_hp_ns_free(struct nvmet_hp_ns *hp)
 	kfree(hp);
 }
 
+/* Context: hp->state_lock held; every transition goes through here. */
+static void __nvmet_hp_set_state(struct nvmet_hp_ns *hp,
+				 enum nvmet_hp_state state, int err)
+{
+	lockdep_assert_held(&hp->state_lock);
+
+	trace_nvmet_hp_state(hp->ns->subsys->subsysnqn, hp->ns->nsid,
+			     hp->state, state, err);
+	hp->state = state;
+}
+
 static void nvmet_hp_set_state(struct nvmet_hp_ns *hp,
-			       enum nvmet_hp_state state, const char *reason)
+			       enum nvmet_hp_state state, const char *reason,
+			       int err)
 {
 	spin_lock(&hp->state_lock);
-	hp->state = state;
+	__nvmet_hp_set_state(hp, state, err);
 	strscpy(hp->reason, reason ? reason : "", sizeof(hp->reason));
 	spin_unlock(&hp->state_lock);
 }
@@ -142,7 +157,7 @@ int nvmet_hp_ns_attach(struct nvmet_hp_ns *hp)
 		goto out_unlock;
 	}
 
-	nvmet_hp_set_state(hp, NVMET_HP_ATTACHING, NULL);
+	nvmet_hp_set_state(hp, NVMET_HP_ATTACHING, NULL, 0);
 	ret = nvmet_ns_attach(ns);
 	if (!ret && !ns->enabled)
 		ret = -EINVAL;	/* e.g. a passthru subsystem */
@@ -151,12 +166,12 @@ int nvmet_hp_ns_attach(struct nvmet_hp_ns *hp)
 			 ns->device_path ? ns->device_path : "(no device_path)",
 			 ret);
 		pr_err("nsid %u: %s\n", ns->nsid, reason);
-		nvmet_hp_set_state(hp, NVMET_HP_FAILED, reason);
+		nvmet_hp_set_state(hp, NVMET_HP_FAILED, reason, ret);
 		goto out_unlock;
 	}
 
 	spin_lock(&hp->state_lock);
-	hp->state = NVMET_HP_LIVE;
+	__nvmet_hp_set_state(hp, NVMET_HP_LIVE, 0);
 	hp->reason[0] = '\0';
 	hp->stats.attaches++;
 	spin_unlock(&hp->state_lock);
@@ -214,6 +229,9 @@ int nvmet_hp_ns_detach(struct nvmet_hp_ns *hp)
 
 	mutex_lock(&hp->lock);
 	if (!ns->enabled) {
+		/* disabling a namespace whose attach failed clears the failure */
+		if (READ_ONCE(hp->state) == NVMET_HP_FAILED)
+			nvmet_hp_set_state(hp, NVMET_HP_DETACHED, NULL, 0);
 		ret = 0;
 		goto out_unlock;
 	}
@@ -225,7 +243,7 @@ int nvmet_hp_ns_detach(struct nvmet_hp_ns *hp)
 		ret = -EBUSY;
 		goto out_unlock;
 	}
-	nvmet_hp_set_state(hp, NVMET_HP_QUIESCING, NULL);
+	nvmet_hp_set_state(hp, NVMET_HP_QUIESCING, NULL, 0);
 
 	ret = nvmet_hp_wait_drained(hp);
 	if (ret) {
@@ -247,8 +265,11 @@ int nvmet_hp_ns_detach(struct nvmet_hp_ns *hp)
 				 inflight);
 			pr_err("nsid %u: %s, namespace stays live\n",
 			       ns->nsid, reason);
+			trace_nvmet_hp_quiesce(ns->nsid,
+					       ktime_us_delta(ktime_get(), start),
+					       inflight, ret);
 			spin_lock(&hp->state_lock);
-			hp->state = NVMET_HP_LIVE;
+			__nvmet_hp_set_state(hp, NVMET_HP_LIVE, ret);
 			strscpy(hp->reason, reason, sizeof(hp->reason));
 			hp->stats.timeouts++;
 			spin_unlock(&hp->state_lock);
@@ -265,12 +286,13 @@ int nvmet_hp_ns_detach(struct nvmet_hp_ns *hp)
 	 * since the namespace left the lookup and no reader that found it
 	 * under rcu_read_lock() alone is left.
 	 */
-	nvmet_hp_set_state(hp, NVMET_HP_DETACHING, NULL);
+	nvmet_hp_set_state(hp, NVMET_HP_DETACHING, NULL, 0);
 	nvmet_ns_detach(ns);
 	us = ktime_us_delta(ktime_get(), start);
 
+	trace_nvmet_hp_quiesce(ns->nsid, us, 0, 0);
 	spin_lock(&hp->state_lock);
-	hp->state = NVMET_HP_DETACHED;
+	__nvmet_hp_set_state(hp, NVMET_HP_DETACHED, 0);
 	hp->stats.detaches++;
 	hp->stats.last_quiesce_us = us;
 	hp->stats.max_quiesce_us = max(hp->stats.max_quiesce_us, us);

@@ -27,6 +27,14 @@ enum nvmet_hp_state {
 	NVMET_HP_FAILED,
 };
 
+#define NVMET_HP_STATE_SYMBOLS				\
+	{ NVMET_HP_DETACHED,	"detached" },		\
+	{ NVMET_HP_ATTACHING,	"attaching" },		\
+	{ NVMET_HP_LIVE,	"live" },		\
+	{ NVMET_HP_QUIESCING,	"quiescing" },		\
+	{ NVMET_HP_DETACHING,	"detaching" },		\
+	{ NVMET_HP_FAILED,	"failed" }
+
 /* What a detach does when the I/O in flight outlives the bound. */
 enum nvmet_hp_on_timeout {
 	/* resume I/O, the namespace stays live, the write gets -ETIMEDOUT */

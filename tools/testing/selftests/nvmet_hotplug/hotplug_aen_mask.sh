@@ -30,7 +30,7 @@ read -r c1 c2 <<<"$(hp_ctrls "$HP_NQN" | tr '\n' ' ')"
 # 1. The host masks Namespace Attribute Notices on c2 (Set Features,
 #    Asynchronous Event Configuration = 0): c2 gets no AEN, its log keeps
 #    the NSID.
-nvme set-feature "/dev/$c2" -f 0x0b -V 0 >/dev/null ||
+nvme set-feature "/dev/$c2" -f 0x0b -v 0 >/dev/null ||
 	ktap_exit_fail_msg "set-feature on $c2"
 hp_trace_aen_start
 echo 0 >"$(hp_ns_dir "$HP_NQN" 1)/enable"
@@ -39,7 +39,7 @@ hp_check "masked controller got no AEN, the other one did" \
 	eval "! grep -q '$c2: NVME_AEN' $TRACEFS/trace && grep -q '$c1: NVME_AEN' $TRACEFS/trace"
 hp_check "the masked controller's Changed Namespace List names nsid 1" \
 	eval "nvme changed-ns-list-log /dev/$c2 -b | od -An -tu4 -v | tr -s ' ' '\n' | grep -qx 1"
-nvme set-feature "/dev/$c2" -f 0x0b -V 0x100 >/dev/null
+nvme set-feature "/dev/$c2" -f 0x0b -v 0x100 >/dev/null
 nvme ns-rescan "/dev/$c2"
 hp_check "after unmasking and a rescan the masked controller drops nsid 1" \
 	hp_wait "nsid 1 gone" hp_ns_gone_all "$HP_NQN" 1

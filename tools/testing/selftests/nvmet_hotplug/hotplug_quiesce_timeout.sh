@@ -86,13 +86,13 @@ rc=$?
 t1=$(now_ms)
 hp_log "wait policy: other subsystem disable+enable took $((t1 - t0)) ms"
 hp_check "wait: another subsystem is configurable meanwhile" \
-	eval '[ $rc -eq 0 ] && kill -0 $waiter 2>/dev/null'
+	eval '[ $rc -eq 0 ] && hp_running $waiter'
 hp_check "wait: changing the bound of a quiesce in progress is refused" \
 	eval '! (echo 5000 >"$ns/hotplug/quiesce_timeout_ms") 2>/dev/null &&
 	      [ "$(cat "$ns/hotplug/quiesce_timeout_ms")" = $BOUND_MS ]'
 set_delay 0
 hp_check "wait: the detach finishes once the I/O drains" \
-	hp_wait "detach done" eval "! kill -0 $waiter 2>/dev/null"
+	hp_wait "detach done" eval "! hp_running $waiter"
 hp_check "wait: the write succeeded and the namespace is detached" \
 	eval '[ "$(cat /tmp/hp_wait_rc)" = 0 ] && [ "$(hp_state "$HP_NQN" 1)" = detached ]'
 hp_check "wait: the host removed nsid 1" \

@@ -34,14 +34,14 @@ fio_pid=$!
 HP_BG_PIDS+=("$fio_pid")
 
 hp_wait "I/O in flight on nsid 1" eval "[ \$(cat $ns/hotplug/inflight) -gt 0 ]"
-hp_check "fio is still writing when the removal starts" kill -0 "$fio_pid"
+hp_check "fio is still writing when the removal starts" hp_running "$fio_pid"
 echo 0 >"$ns/enable"
 hp_check "the configfs write returned success" [ $? -eq 0 ]
 hp_check "nsid 1 is detached on the target" [ "$(hp_state "$HP_NQN" 1)" = detached ]
 hp_check "the host removed nsid 1 through both controllers by itself" \
 	hp_wait "nsid 1 gone" hp_ns_gone_all "$HP_NQN" 1
 hp_check "fio saw the removal as an error and exited" \
-	hp_wait "fio exit" eval "! kill -0 $fio_pid 2>/dev/null"
+	hp_wait "fio exit" eval "! hp_running $fio_pid"
 for c in $(hp_ctrls "$HP_NQN"); do ctrls+=" $c"; done
 ok=1
 for c in $ctrls; do

@@ -52,7 +52,7 @@ hp_check "unload again, then reload, with a detached namespace" \
 	eval 'hp_unload_hotplug && hp_load_modules &&
 	      [ "$(hp_state "$HP_NQN" 2)" = detached ]'
 hp_check "host I/O went on without error throughout (fio still running)" \
-	kill -0 "$fio_pid"
+	hp_running "$fio_pid"
 kill "$fio_pid"
 wait "$fio_pid"
 hp_check "data written now reads back intact" \

@@ -313,3 +313,9 @@ hp_trace_aen_stop() {
 
 # hp_fio_json FILE KEY: a number of the first job of fio's JSON output.
 hp_fio_json() { jq -r "[.jobs[] | $2] | add" "$1"; }
+
+# hp_running PID: the process exists and is not a zombie.
+hp_running() {
+	[ -r "/proc/$1/stat" ] || return 1
+	! awk '{ exit $3 != "Z" }' "/proc/$1/stat"
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nvmet-hotplug tracepoints.
+ * Copyright (c) 2026 nvmet-hotplug developers.
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM nvmet_hotplug
+
+#if !defined(_NVMET_HOTPLUG_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _NVMET_HOTPLUG_TRACE_H
+
+#include <linux/tracepoint.h>
+
+TRACE_EVENT(nvmet_hp_state,
+	TP_PROTO(const char *subsysnqn, u32 nsid, int old, int new, int err),
+	TP_ARGS(subsysnqn, nsid, old, new, err),
+	TP_STRUCT__entry(
+		__string(subsysnqn, subsysnqn)
+		__field(u32, nsid)
+		__field(int, old)
+		__field(int, new)
+		__field(int, err)
+	),
+	TP_fast_assign(
+		__assign_str(subsysnqn);
+		__entry->nsid = nsid;
+		__entry->old = old;
+		__entry->new = new;
+		__entry->err = err;
+	),
+	TP_printk("%s nsid=%u %s -> %s err=%d", __get_str(subsysnqn),
+		  __entry->nsid,
+		  __print_symbolic(__entry->old, NVMET_HP_STATE_SYMBOLS),
+		  __print_symbolic(__entry->new, NVMET_HP_STATE_SYMBOLS),
+		  __entry->err)
+);
+
+TRACE_EVENT(nvmet_hp_quiesce,
+	TP_PROTO(u32 nsid, u64 us, unsigned long inflight, int err),
+	TP_ARGS(nsid, us, inflight, err),
+	TP_STRUCT__entry(
+		__field(u32, nsid)
+		__field(u64, us)
+		__field(unsigned long, inflight)
+		__field(int, err)
+	),
+	TP_fast_assign(
+		__entry->nsid = nsid;
+		__entry->us = us;
+		__entry->inflight = inflight;
+		__entry->err = err;
+	),
+	TP_printk("nsid=%u quiesce_us=%llu inflight_left=%lu err=%d",
+		  __entry->nsid, __entry->us, __entry->inflight, __entry->err)
+);
+
+#endif /* _NVMET_HOTPLUG_TRACE_H */
+
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#undef TRACE_INCLUDE_FILE
+#define TRACE_INCLUDE_FILE trace
+#include <trace/define_trace.h>
