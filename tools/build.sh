@@ -29,6 +29,9 @@ if [ "$(cat "$b/.patched" 2>/dev/null)" != "$stamp" ]; then
 	rm -rf "$b"
 	mkdir -p "$b/drivers/nvme"
 	cp -a "$KSRC/drivers/nvme/target" "$b/drivers/nvme/target"
+	# loop.c and pci-epf.c include the host driver's private headers
+	mkdir -p "$b/drivers/nvme/host"
+	cp -a "$KSRC"/drivers/nvme/host/*.h "$b/drivers/nvme/host/"
 	(cd "$b" && QUILT_PATCHES="$top/patches" QUILT_PC=.pc quilt push -aq >&2)
 	echo "$stamp" >"$b/.patched"
 fi

@@ -55,6 +55,7 @@ ssize_t nvmet_hp_ns_show(struct nvmet_ns *ns, enum nvmet_hotplug_ns_attr attr,
 			 char *page)
 {
 	struct nvmet_hp_ns *hp = nvmet_hp_ns_get(ns);
+	enum nvmet_hp_on_timeout policy;
 
 	if (!hp)
 		return -ENOMEM;
@@ -65,10 +66,12 @@ ssize_t nvmet_hp_ns_show(struct nvmet_ns *ns, enum nvmet_hotplug_ns_attr attr,
 	case NVMET_HOTPLUG_NS_INFLIGHT:
 		return sysfs_emit(page, "%lu\n", nvmet_hp_ns_inflight(hp));
 	case NVMET_HOTPLUG_NS_QUIESCE_TIMEOUT_MS:
-		return sysfs_emit(page, "%u\n", READ_ONCE(hp->quiesce_timeout_ms));
+		return sysfs_emit(page, "%u\n",
+				  READ_ONCE(hp->quiesce_timeout_ms));
 	case NVMET_HOTPLUG_NS_ON_TIMEOUT:
+		policy = READ_ONCE(hp->on_timeout);
 		return sysfs_emit(page, "%s\n",
-				  nvmet_hp_on_timeout_names[READ_ONCE(hp->on_timeout)]);
+				  nvmet_hp_on_timeout_names[policy]);
 	case NVMET_HOTPLUG_NS_STATS:
 		return nvmet_hp_stats_show(hp, page);
 	}

@@ -193,14 +193,55 @@ out_unlock:
 static int nvmet_hp_wait_drained(struct nvmet_hp_ns *hp)
 {
 	struct nvmet_ns *ns = hp->ns;
-	unsigned long left;
+	unsigned long timeout;
 
 	if (READ_ONCE(hp->on_timeout) == NVMET_HP_ON_TIMEOUT_WAIT)
 		return wait_for_completion_killable(&ns->disable_done);
 
-	left = wait_for_completion_timeout(&ns->disable_done,
-			msecs_to_jiffies(READ_ONCE(hp->quiesce_timeout_ms)));
-	return left ? 0 : -ETIMEDOUT;
+	timeout = msecs_to_jiffies(READ_ONCE(hp->quiesce_timeout_ms));
+	if (!wait_for_completion_timeout(&ns->disable_done, timeout))
+		return -ETIMEDOUT;
+	return 0;
+}
+
+/*
+ * The quiesce outlived its bound (or was interrupted): make the namespace
+ * live again.  Holding a reference proves the count did not reach zero,
+ * which percpu_ref_resurrect() needs.  If it did reach zero right at the
+ * deadline, the release has run or is about to: consume its completion and
+ * let the caller carry on with the detach.
+ *
+ * Return: true if the namespace is live again, false if it drained.
+ */
+static bool nvmet_hp_quiesce_give_up(struct nvmet_hp_ns *hp, int err,
+				     ktime_t start)
+{
+	struct nvmet_ns *ns = hp->ns;
+	char reason[NVMET_HP_REASON_LEN];
+	unsigned long inflight;
+	s64 ms;
+
+	if (!percpu_ref_tryget(&ns->ref)) {
+		wait_for_completion(&ns->disable_done);
+		return false;
+	}
+	inflight = nvmet_hp_ns_inflight(hp) - 1;
+	nvmet_ns_quiesce_abort(ns);
+	percpu_ref_put(&ns->ref);
+
+	ms = ktime_ms_delta(ktime_get(), start);
+	snprintf(reason, sizeof(reason),
+		 "detach %s after %lld ms with %lu commands in flight",
+		 err == -ETIMEDOUT ? "timed out" : "interrupted", ms, inflight);
+	pr_err("nsid %u: %s, namespace stays live\n", ns->nsid, reason);
+	trace_nvmet_hp_quiesce(ns->nsid, ms * USEC_PER_MSEC, inflight, err);
+
+	spin_lock(&hp->state_lock);
+	__nvmet_hp_set_state(hp, NVMET_HP_LIVE, err);
+	strscpy(hp->reason, reason, sizeof(hp->reason));
+	hp->stats.timeouts++;
+	spin_unlock(&hp->state_lock);
+	return true;
 }
 
 /**
@@ -221,15 +262,13 @@ static int nvmet_hp_wait_drained(struct nvmet_hp_ns *hp)
 int nvmet_hp_ns_detach(struct nvmet_hp_ns *hp)
 {
 	struct nvmet_ns *ns = hp->ns;
-	char reason[NVMET_HP_REASON_LEN];
-	unsigned long inflight;
 	ktime_t start;
 	u64 us;
 	int ret;
 
 	mutex_lock(&hp->lock);
 	if (!ns->enabled) {
-		/* disabling a namespace whose attach failed clears the failure */
+		/* disabling a namespace whose attach failed clears that */
 		if (READ_ONCE(hp->state) == NVMET_HP_FAILED)
 			nvmet_hp_set_state(hp, NVMET_HP_DETACHED, NULL, 0);
 		ret = 0;
@@ -246,38 +285,9 @@ int nvmet_hp_ns_detach(struct nvmet_hp_ns *hp)
 	nvmet_hp_set_state(hp, NVMET_HP_QUIESCING, NULL, 0);
 
 	ret = nvmet_hp_wait_drained(hp);
-	if (ret) {
-		/*
-		 * Holding a reference proves the count did not reach zero,
-		 * which percpu_ref_resurrect() needs.  If it did reach zero
-		 * right at the deadline the release has run or is about to:
-		 * consume its completion and carry on with the detach.
-		 */
-		if (percpu_ref_tryget(&ns->ref)) {
-			inflight = nvmet_hp_ns_inflight(hp) - 1;
-			nvmet_ns_quiesce_abort(ns);
-			percpu_ref_put(&ns->ref);
-
-			snprintf(reason, sizeof(reason),
-				 "detach %s after %u ms with %lu commands in flight",
-				 ret == -ETIMEDOUT ? "timed out" : "interrupted",
-				 (u32)ktime_ms_delta(ktime_get(), start),
-				 inflight);
-			pr_err("nsid %u: %s, namespace stays live\n",
-			       ns->nsid, reason);
-			trace_nvmet_hp_quiesce(ns->nsid,
-					       ktime_us_delta(ktime_get(), start),
-					       inflight, ret);
-			spin_lock(&hp->state_lock);
-			__nvmet_hp_set_state(hp, NVMET_HP_LIVE, ret);
-			strscpy(hp->reason, reason, sizeof(hp->reason));
-			hp->stats.timeouts++;
-			spin_unlock(&hp->state_lock);
-			goto out_unlock;
-		}
-		wait_for_completion(&ns->disable_done);
-		ret = 0;
-	}
+	if (ret && nvmet_hp_quiesce_give_up(hp, ret, start))
+		goto out_unlock;
+	ret = 0;
 
 	/*
 	 * No synchronize_rcu() here, unlike nvmet_ns_disable(): the ref only

@@ -27,14 +27,6 @@ enum nvmet_hp_state {
 	NVMET_HP_FAILED,
 };
 
-#define NVMET_HP_STATE_SYMBOLS				\
-	{ NVMET_HP_DETACHED,	"detached" },		\
-	{ NVMET_HP_ATTACHING,	"attaching" },		\
-	{ NVMET_HP_LIVE,	"live" },		\
-	{ NVMET_HP_QUIESCING,	"quiescing" },		\
-	{ NVMET_HP_DETACHING,	"detaching" },		\
-	{ NVMET_HP_FAILED,	"failed" }
-
 /* What a detach does when the I/O in flight outlives the bound. */
 enum nvmet_hp_on_timeout {
 	/* resume I/O, the namespace stays live, the write gets -ETIMEDOUT */
@@ -80,8 +72,8 @@ struct nvmet_hp_stats {
 struct nvmet_hp_ns {
 	struct nvmet_ns			*ns;
 	struct list_head		entry;
-	struct mutex			lock;
-	spinlock_t			state_lock;
+	struct mutex			lock;		/* see above */
+	spinlock_t			state_lock;	/* see above */
 	enum nvmet_hp_state		state;
 	char				reason[NVMET_HP_REASON_LEN];
 	u32				quiesce_timeout_ms;

@@ -11,47 +11,48 @@
 
 #include <linux/tracepoint.h>
 
+#define show_hp_state(state)					\
+	__print_symbolic(state,					\
+			 { NVMET_HP_DETACHED,	"detached" },	\
+			 { NVMET_HP_ATTACHING,	"attaching" },	\
+			 { NVMET_HP_LIVE,	"live" },	\
+			 { NVMET_HP_QUIESCING,	"quiescing" },	\
+			 { NVMET_HP_DETACHING,	"detaching" },	\
+			 { NVMET_HP_FAILED,	"failed" })
+
 TRACE_EVENT(nvmet_hp_state,
-	TP_PROTO(const char *subsysnqn, u32 nsid, int old, int new, int err),
-	TP_ARGS(subsysnqn, nsid, old, new, err),
-	TP_STRUCT__entry(
-		__string(subsysnqn, subsysnqn)
-		__field(u32, nsid)
-		__field(int, old)
-		__field(int, new)
-		__field(int, err)
-	),
-	TP_fast_assign(
-		__assign_str(subsysnqn);
-		__entry->nsid = nsid;
-		__entry->old = old;
-		__entry->new = new;
-		__entry->err = err;
-	),
-	TP_printk("%s nsid=%u %s -> %s err=%d", __get_str(subsysnqn),
-		  __entry->nsid,
-		  __print_symbolic(__entry->old, NVMET_HP_STATE_SYMBOLS),
-		  __print_symbolic(__entry->new, NVMET_HP_STATE_SYMBOLS),
-		  __entry->err)
+	    TP_PROTO(const char *subsysnqn, u32 nsid, int old, int new,
+		     int err),
+	    TP_ARGS(subsysnqn, nsid, old, new, err),
+	    TP_STRUCT__entry(__string(subsysnqn, subsysnqn)
+			     __field(u32, nsid)
+			     __field(int, old)
+			     __field(int, new)
+			     __field(int, err)),
+	    TP_fast_assign(__assign_str(subsysnqn);
+			   __entry->nsid = nsid;
+			   __entry->old = old;
+			   __entry->new = new;
+			   __entry->err = err;),
+	    TP_printk("%s nsid=%u %s -> %s err=%d", __get_str(subsysnqn),
+		      __entry->nsid, show_hp_state(__entry->old),
+		      show_hp_state(__entry->new), __entry->err)
 );
 
 TRACE_EVENT(nvmet_hp_quiesce,
-	TP_PROTO(u32 nsid, u64 us, unsigned long inflight, int err),
-	TP_ARGS(nsid, us, inflight, err),
-	TP_STRUCT__entry(
-		__field(u32, nsid)
-		__field(u64, us)
-		__field(unsigned long, inflight)
-		__field(int, err)
-	),
-	TP_fast_assign(
-		__entry->nsid = nsid;
-		__entry->us = us;
-		__entry->inflight = inflight;
-		__entry->err = err;
-	),
-	TP_printk("nsid=%u quiesce_us=%llu inflight_left=%lu err=%d",
-		  __entry->nsid, __entry->us, __entry->inflight, __entry->err)
+	    TP_PROTO(u32 nsid, u64 us, unsigned long inflight, int err),
+	    TP_ARGS(nsid, us, inflight, err),
+	    TP_STRUCT__entry(__field(u32, nsid)
+			     __field(u64, us)
+			     __field(unsigned long, inflight)
+			     __field(int, err)),
+	    TP_fast_assign(__entry->nsid = nsid;
+			   __entry->us = us;
+			   __entry->inflight = inflight;
+			   __entry->err = err;),
+	    TP_printk("nsid=%u quiesce_us=%llu inflight=%lu err=%d",
+		      __entry->nsid, __entry->us, __entry->inflight,
+		      __entry->err)
 );
 
 #endif /* _NVMET_HOTPLUG_TRACE_H */
