@@ -28,9 +28,28 @@ for p in $(cat patches/series); do
 done
 
 echo "== sparse (C=2)"
+# Debian's sparse (0.6.4) predates __typeof_unqual__, so the kernel's
+# checker-valid.sh turns C=2 off.  Map it to __typeof__ (sparse only loses
+# the qualifier stripping) and drop the one false positive 0.6.4 gives on
+# the module macros of new kernels ("bad constant expression" on
+# MODULE_*/module_param lines); every other report fails the check.
 command -v sparse >/dev/null || { echo "sparse is not installed"; exit 1; }
-make -s -C "$kdir" M="$b" C=2 modules >"$b/sparse.log" 2>&1 || rc=1
-grep -E 'warning|error' "$b/sparse.log" && rc=1
+find "$b" -name '*.o' -delete
+make -s -C "$kdir" M="$b" C=2 CF="-D__typeof_unqual__=__typeof__" modules \
+	>"$b/sparse.log" 2>&1 || rc=1
+out=$(while IFS= read -r l; do
+	case $l in
+	*": error: bad constant expression")
+		f=${l%%:*}
+		n=${l#*:}
+		n=${n%%:*}
+		sed -n "${n}p" "$b/$f" | grep -Eq '^(MODULE_|module_param)' && continue
+		;;
+	esac
+	echo "$l"
+done <"$b/sparse.log" | grep -E 'warning|error')
+[ -n "$out" ] && { echo "$out"; rc=1; }
+grep -q 'sparse is not available' "$b/sparse.log" && { echo "sparse did not run"; rc=1; }
 
 echo "== kernel-doc"
 out=$("$ksrc/scripts/kernel-doc" -none -Wall "${src[@]}" 2>&1)
