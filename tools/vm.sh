@@ -11,13 +11,13 @@
 set -euo pipefail
 
 kdir=$1
-rwdir=$2
+rwdir=$(realpath "$2")
 cmd=$3
 CACHE=${NVMET_HP_CACHE:-$HOME/.cache/nvmet-hotplug}
 mkdir -p "$CACHE" "$rwdir"
 
 vng_opts=(--run "$kdir" --memory "${VM_MEMORY:-4G}" --cpus "${VM_CPUS:-2}"
-	  --rwdir "$rwdir" --user root
+	  --rwdir "$rwdir=$rwdir" --user root
 	  --append "panic_on_warn=0")
 
 accel_file=$CACHE/accel-$(hostname)

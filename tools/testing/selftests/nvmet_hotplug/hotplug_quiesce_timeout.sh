@@ -18,7 +18,7 @@ trap cleanup EXIT
 ktap_print_header
 ktap_set_plan 12
 
-hp_load_modules || ktap_exit_fail_msg "cannot load modules"
+hp_start || ktap_exit_fail_msg "cannot load modules"
 modprobe dm-delay || ktap_exit_fail_msg "no dm-delay"
 hp_dmesg_mark start
 

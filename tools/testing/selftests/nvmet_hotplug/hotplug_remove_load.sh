@@ -12,10 +12,10 @@ work=$(mktemp -d)
 ktap_print_header
 ktap_set_plan 10
 
-hp_load_modules || ktap_exit_fail_msg "cannot load modules"
+hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
 
-dev=$(hp_nullb_create hprm 64) || ktap_exit_fail_msg "null_blk"
+dev=$(hp_nullb_create hprm 128 mbps=4) || ktap_exit_fail_msg "null_blk"
 hp_setup_two_ctrls rm || ktap_exit_fail_msg "target set-up"
 hp_ns_create "$HP_NQN" 1 "$dev" || ktap_exit_fail_msg "nsid 1"
 hp_connect_both "$HP_NQN" || ktap_exit_fail_msg "connect"
@@ -24,16 +24,20 @@ hp_wait "nsid 1 on both controllers" hp_ns_visible_all "$HP_NQN" 1 2 ||
 host=$(hp_disk "$HP_NQN" 1)
 ns=$(hp_ns_dir "$HP_NQN" 1)
 
-fio_args=(--rw=write --bs=1M --numjobs=16 --size=2M --offset_increment=2M
+fio_args=(--rw=write --bs=1M --numjobs=16 --size=4M --offset_increment=4M
 	  --direct=1 --ioengine=libaio --iodepth=2 --verify=crc32c
 	  --verify_state_save=1 --output-format=json)
 hp_trace_aen_start
-(cd "$work" && exec fio --name=load --filename="$host" --rate=256k \
+(cd "$work" && exec fio --name=load --filename="$host" \
 	--do_verify=0 "${fio_args[@]}" --output="$work/write.json") &
 fio_pid=$!
 HP_BG_PIDS+=("$fio_pid")
 
+# Some writes completed (host block layer: 8 MiB written), some in flight.
+written_mib() { awk '{ print int($7 / 2048) }' "/sys/block/$(basename "$host")/stat"; }
+hp_wait "8 MiB written" eval '[ "$(written_mib)" -ge 8 ]'
 hp_wait "I/O in flight on nsid 1" eval "[ \$(cat $ns/hotplug/inflight) -gt 0 ]"
+hp_log "removing with $(written_mib) MiB written, $(cat "$ns/hotplug/inflight") commands in flight"
 hp_check "fio is still writing when the removal starts" hp_running "$fio_pid"
 echo 0 >"$ns/enable"
 hp_check "the configfs write returned success" [ $? -eq 0 ]
@@ -45,7 +49,7 @@ hp_check "fio saw the removal as an error and exited" \
 for c in $(hp_ctrls "$HP_NQN"); do ctrls+=" $c"; done
 ok=1
 for c in $ctrls; do
-	n=$(grep 'nvme_async_event:' $TRACEFS/trace | grep -c "$c: NVME_AEN.*NVME_AER_NOTICE_NS_CHANGED")
+	n=$(grep 'nvme_async_event:' $TRACEFS/trace | grep -c "$c: NVME_AEN=0x040002")
 	hp_log "$c: $n Namespace Attribute Changed AEN(s)"
 	[ "$n" -ge 1 ] || ok=0
 done
@@ -60,6 +64,7 @@ host=$(hp_disk "$HP_NQN" 1)
 (cd "$work" && fio --name=load --filename="$host" --verify_only \
 	--verify_state_load=1 "${fio_args[@]}" --output="$work/verify.json")
 rc=$?
+[ $rc -eq 0 ] || { hp_log "fio verify failed:"; sed 's/^/#   /' "$work/verify.json" | head -n 40; }
 written=$(hp_fio_json "$work/write.json" '.write.io_bytes' 2>/dev/null)
 read=$(hp_fio_json "$work/verify.json" '.read.io_bytes' 2>/dev/null)
 hp_log "fio wrote ${written:-?} bytes before the removal, verified ${read:-?}"

@@ -12,7 +12,7 @@ trap hp_cleanup EXIT
 ktap_print_header
 ktap_set_plan 5
 
-hp_load_modules || ktap_exit_fail_msg "cannot load modules"
+hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
 
 dev=$(hp_nullb_create hpreuse 16) || ktap_exit_fail_msg "null_blk"

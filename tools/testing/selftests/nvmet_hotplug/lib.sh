@@ -24,9 +24,7 @@ TCP_PORT=4420
 # Generous: the suite runs in TCG on a KASAN + lockdep kernel.
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-120}
 
-HP_SUBSYSTEMS=()
 HP_PORTS=()
-HP_NULLB=()
 HP_MARKER=""
 HP_BG_PIDS=()
 
@@ -72,6 +70,7 @@ hp_nullb_create() {
 	local name=$1 size_mb=$2 d kv
 	shift 2
 	d=$NULLB_CFS/$name
+	[ -d "$d" ] && hp_nullb_remove "$name"	# left by an aborted run
 	mkdir "$d" || return 1
 	echo "$size_mb" >"$d/size"
 	echo 1 >"$d/memory_backed"
@@ -79,8 +78,7 @@ hp_nullb_create() {
 		echo "${kv#*=}" >"$d/${kv%%=*}" || return 1
 	done
 	echo 1 >"$d/power" || return 1
-	HP_NULLB+=("$name")
-	echo "/dev/nullb$(cat "$d/index")"
+	echo "/dev/$name"
 }
 
 hp_nullb_remove() {
@@ -94,7 +92,6 @@ hp_subsys_create() {
 	local nqn=$NQN_PREFIX:$1
 	mkdir "$CFS/subsystems/$nqn" || return 1
 	echo 1 >"$CFS/subsystems/$nqn/attr_allow_any_host"
-	HP_SUBSYSTEMS+=("$nqn")
 	echo "$nqn"
 }
 
@@ -221,35 +218,48 @@ hp_dmesg_clean() {
 # hp_dmesg_has REGEX: the kernel logged a line matching REGEX in this test.
 hp_dmesg_has() { hp_dmesg_since_mark | grep -Eq "$1"; }
 
+# Disconnect every controller of NQN (nvme-cli 2.3's disconnect -n stops
+# at the first one) and wait until they are gone.
+hp_disconnect_all() {
+	local c
+	for c in $(hp_ctrls "$1"); do
+		nvme disconnect -d "$c" >/dev/null 2>&1
+	done
+	hp_wait "controllers of $1 gone" hp_nr_ctrls_is "$1" 0
+}
+
+# Remove everything the selftests create (found by name, so that what an
+# aborted run left behind goes too): host controllers, ports, namespaces,
+# subsystems, null_blk devices.
 hp_cleanup() {
-	local nqn id ns pid
+	local nqn id ns pid d
 	set +e
 	for pid in "${HP_BG_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
-	for nqn in "${HP_SUBSYSTEMS[@]}"; do
-		nvme disconnect -n "$nqn" >/dev/null 2>&1
+	HP_BG_PIDS=()
+	for d in "$CFS"/subsystems/"$NQN_PREFIX":*; do
+		[ -d "$d" ] && hp_disconnect_all "$(basename "$d")"
 	done
-	for id in "${HP_PORTS[@]}"; do
-		rm -f "$CFS/ports/$id/subsystems/"* 2>/dev/null
-		rmdir "$CFS/ports/$id" 2>/dev/null
+	for d in "$CFS"/ports/*; do
+		[ -d "$d" ] || continue
+		rm -f "$d"/subsystems/"$NQN_PREFIX":* 2>/dev/null
+		rmdir "$d" 2>/dev/null
 	done
-	for nqn in "${HP_SUBSYSTEMS[@]}"; do
-		for ns in "$CFS/subsystems/$nqn/namespaces/"*; do
+	for d in "$CFS"/subsystems/"$NQN_PREFIX":*; do
+		[ -d "$d" ] || continue
+		for ns in "$d"/namespaces/*; do
 			[ -d "$ns" ] || continue
 			echo 0 >"$ns/enable" 2>/dev/null
 			rmdir "$ns"
 		done
-		rmdir "$CFS/subsystems/$nqn" 2>/dev/null
+		rmdir "$d"
 	done
-	for nqn in "${HP_NULLB[@]}"; do
-		hp_nullb_remove "$nqn"
+	for d in "$NULLB_CFS"/hp*; do
+		[ -d "$d" ] && hp_nullb_remove "$(basename "$d")"
 	done
-	HP_SUBSYSTEMS=()
 	HP_PORTS=()
-	HP_NULLB=()
-	HP_BG_PIDS=()
 }
 
 # Standard set-up: subsystem NAME with a loop and a tcp port, so that the
@@ -312,10 +322,16 @@ hp_trace_aen_stop() {
 }
 
 # hp_fio_json FILE KEY: a number of the first job of fio's JSON output.
-hp_fio_json() { jq -r "[.jobs[] | $2] | add" "$1"; }
+hp_fio_json() { sed -n '/^{/,$p' "$1" | jq -r "[.jobs[] | $2] | add"; }
 
 # hp_running PID: the process exists and is not a zombie.
 hp_running() {
 	[ -r "/proc/$1/stat" ] || return 1
 	! awk '{ exit $3 != "Z" }' "/proc/$1/stat"
+}
+
+# Start of a test: load the modules and remove what an aborted run left.
+hp_start() {
+	hp_load_modules "$@" || return 1
+	hp_cleanup
 }
