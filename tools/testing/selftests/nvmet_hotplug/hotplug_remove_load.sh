@@ -10,12 +10,14 @@ hp_require_root
 trap 'hp_cleanup; rm -rf "$work"' EXIT
 work=$(mktemp -d)
 ktap_print_header
-ktap_set_plan 10
+ktap_set_plan 9
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
 
-dev=$(hp_nullb_create hprm 128 mbps=4) || ktap_exit_fail_msg "null_blk"
+# Writes take 500 ms in the backend, so that many are in flight.
+nullb=$(hp_nullb_create hprm 128) || ktap_exit_fail_msg "null_blk"
+dev=$(hp_dm_delay hprmslow "$nullb" 0 500) || ktap_exit_fail_msg "dm-delay"
 hp_setup_two_ctrls rm || ktap_exit_fail_msg "target set-up"
 hp_ns_create "$HP_NQN" 1 "$dev" || ktap_exit_fail_msg "nsid 1"
 hp_connect_both "$HP_NQN" || ktap_exit_fail_msg "connect"
@@ -24,7 +26,7 @@ hp_wait "nsid 1 on both controllers" hp_ns_visible_all "$HP_NQN" 1 2 ||
 host=$(hp_disk "$HP_NQN" 1)
 ns=$(hp_ns_dir "$HP_NQN" 1)
 
-fio_args=(--rw=write --bs=1M --numjobs=16 --size=4M --offset_increment=4M
+fio_args=(--rw=write --bs=1M --numjobs=16 --size=6M --offset_increment=6M
 	  --direct=1 --ioengine=libaio --iodepth=2 --verify=crc32c
 	  --verify_state_save=1 --output-format=json)
 hp_trace_aen_start
@@ -33,8 +35,8 @@ hp_trace_aen_start
 fio_pid=$!
 HP_BG_PIDS+=("$fio_pid")
 
-# Some writes completed (host block layer: 8 MiB written), some in flight.
-written_mib() { awk '{ print int($7 / 2048) }' "/sys/block/$(basename "$host")/stat"; }
+# Some writes reached the backend (8 MiB), some are in flight.
+written_mib() { awk '{ print int($7 / 2048) }' /sys/block/hprm/stat; }
 hp_wait "8 MiB written" eval '[ "$(written_mib)" -ge 8 ]'
 hp_wait "I/O in flight on nsid 1" eval "[ \$(cat $ns/hotplug/inflight) -gt 0 ]"
 hp_log "removing with $(written_mib) MiB written, $(cat "$ns/hotplug/inflight") commands in flight"

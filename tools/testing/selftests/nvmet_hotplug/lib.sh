@@ -81,6 +81,18 @@ hp_nullb_create() {
 	echo "/dev/$name"
 }
 
+# hp_dm_delay NAME DEV READ_MS WRITE_MS: a dm-delay device over DEV.
+hp_dm_delay() {
+	local sectors
+	modprobe dm-delay || return 1
+	sectors=$(blockdev --getsz "$2") || return 1
+	dmsetup create "$1" --table \
+		"0 $sectors delay $2 0 $3 $2 0 $4" >/dev/null || return 1
+	udevadm settle 2>/dev/null
+	hp_wait "/dev/mapper/$1" test -b "/dev/mapper/$1" || return 1
+	echo "/dev/mapper/$1"
+}
+
 hp_nullb_remove() {
 	local d=$NULLB_CFS/$1
 	[ -d "$d" ] || return 0
@@ -255,6 +267,9 @@ hp_cleanup() {
 			rmdir "$ns"
 		done
 		rmdir "$d"
+	done
+	for d in /dev/mapper/hp*; do
+		[ -e "$d" ] && dmsetup remove "$(basename "$d")"
 	done
 	for d in "$NULLB_CFS"/hp*; do
 		[ -d "$d" ] && hp_nullb_remove "$(basename "$d")"
