@@ -7,6 +7,7 @@
 #                        first run), or against KDIR=/KSRC= when given
 #   make check           build, style checks, and the kselftest suite in a VM
 #   make demo            hot-remove and hot-add under fio load, in a VM
+#   make bench           hot-remove latency, nvmet-hotplug vs stock nvmet
 #   make style           checkpatch --strict, sparse, kernel-doc
 #   make install         install the modules into the running kernel (KDIR)
 #   make clean
@@ -26,6 +27,9 @@ check:
 demo:
 	@tools/demo.sh
 
+bench:
+	@tools/bench.sh
+
 style:
 	@b=$$(tools/build.sh | tail -n 1) && tools/style.sh $$b
 
@@ -38,4 +42,4 @@ install:
 clean:
 	rm -rf .build results
 
-.PHONY: all modules check demo style install clean
+.PHONY: all modules check demo bench style install clean
