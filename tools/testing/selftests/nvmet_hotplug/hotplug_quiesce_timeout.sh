@@ -6,12 +6,12 @@
 # writes to another subsystem go through at once.
 . "$(dirname "$0")/lib.sh"
 
-DELAY_MS=3000
+DELAY_MS=8000
 BOUND_MS=1000
 hp_require_root
 cleanup() {
 	hp_cleanup
-	dmsetup remove hpslow 2>/dev/null
+	dmsetup --noudevsync remove hpslow 2>/dev/null
 	hp_cleanup
 }
 trap cleanup EXIT
@@ -24,16 +24,17 @@ hp_dmesg_mark start
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 set_delay() {
-	dmsetup suspend hpslow && dmsetup reload hpslow --table \
-		"0 $sectors delay $nullb 0 $1" && dmsetup resume hpslow
+	dmsetup --noudevsync suspend hpslow && dmsetup --noudevsync reload hpslow --table \
+		"0 $sectors delay $nullb 0 $1" && dmsetup --noudevsync resume hpslow
 }
 inflight() { cat "$ns/hotplug/inflight"; }
 
 nullb=$(hp_nullb_create hpslowb 16) || ktap_exit_fail_msg "null_blk"
 other=$(hp_nullb_create hpother 16) || ktap_exit_fail_msg "null_blk"
 sectors=$(blockdev --getsz "$nullb")
-dmsetup create hpslow --table "0 $sectors delay $nullb 0 0" ||
+dmsetup --noudevsync create hpslow --table "0 $sectors delay $nullb 0 0" ||
 	ktap_exit_fail_msg "dm-delay"
+dmsetup mknodes hpslow
 hp_setup_two_ctrls slow || ktap_exit_fail_msg "target set-up"
 hp_ns_create "$HP_NQN" 1 /dev/mapper/hpslow || ktap_exit_fail_msg "nsid 1"
 other_nqn=$(hp_subsys_create other) || ktap_exit_fail_msg "subsystem 2"
@@ -45,17 +46,24 @@ host=$(hp_disk "$HP_NQN" 1)
 ns=$(hp_ns_dir "$HP_NQN" 1)
 onsd=$(hp_ns_dir "$other_nqn" 1)
 
+# start_held: four direct reads that the backend holds for DELAY_MS, and
+# wait until the target counts them in flight.
+start_held() {
+	local i
+	for i in 1 2 3 4; do
+		dd if="$host" of=/dev/null bs=4k count=1 skip=$((i * 64)) \
+			iflag=direct status=none &
+		HP_BG_PIDS+=($!)
+	done
+	hp_wait "I/O held in the backend" eval '[ "$(inflight)" -gt 0 ]'
+}
+
 set_delay $DELAY_MS || ktap_exit_fail_msg "dm-delay reload"
-fio --name=slow --filename="$host" --rw=randread --bs=4k --iodepth=4 \
-	--ioengine=libaio --direct=1 --time_based --runtime=3600 \
-	--output=/dev/null &
-HP_BG_PIDS+=($!)
 
 # on_timeout=fail
 echo $BOUND_MS >"$ns/hotplug/quiesce_timeout_ms"
 echo fail >"$ns/hotplug/on_timeout"
-hp_wait "I/O held in the backend" eval '[ "$(inflight)" -gt 0 ]' ||
-	ktap_exit_fail_msg "no I/O in flight"
+start_held || ktap_exit_fail_msg "no I/O in flight"
 hp_log "in flight before the detach: $(inflight)"
 t0=$(now_ms)
 err=$( (echo 0 >"$ns/enable") 2>&1)
@@ -69,6 +77,7 @@ hp_check "fail: it returns within the bound (+2 s for the slow VM)" \
 hp_check "fail: the namespace stays live and says why" \
 	eval '[ "$(hp_state "$HP_NQN" 1)" = live ] && grep -q "reason: detach timed out" "$ns/hotplug/state"'
 hp_check "fail: the timeout is counted" [ "$(hp_stat "$HP_NQN" 1 timeouts)" -eq 1 ]
+set_delay 0
 hp_check "fail: the namespace keeps serving I/O" \
 	dd if="$host" of=/dev/null bs=4k count=1 iflag=direct status=none
 hp_check "fail: the host still has nsid 1 on both controllers" \
@@ -76,7 +85,8 @@ hp_check "fail: the host still has nsid 1 on both controllers" \
 
 # on_timeout=wait
 echo wait >"$ns/hotplug/on_timeout"
-hp_wait "I/O held in the backend" eval '[ "$(inflight)" -gt 0 ]'
+set_delay $DELAY_MS
+start_held
 (echo 0 >"$ns/enable"; echo $? >/tmp/hp_wait_rc) &
 waiter=$!
 hp_wait "quiescing" eval '[ "$(hp_state "$HP_NQN" 1)" = quiescing ]'

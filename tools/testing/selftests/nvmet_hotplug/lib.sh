@@ -86,9 +86,10 @@ hp_dm_delay() {
 	local sectors
 	modprobe dm-delay || return 1
 	sectors=$(blockdev --getsz "$2") || return 1
-	dmsetup create "$1" --table \
+	dmsetup --noudevsync create "$1" --table \
 		"0 $sectors delay $2 0 $3 $2 0 $4" >/dev/null || return 1
-	udevadm settle 2>/dev/null
+	# no udev sync: udev may not finish dm events in the VM
+	dmsetup mknodes "$1"
 	hp_wait "/dev/mapper/$1" test -b "/dev/mapper/$1" || return 1
 	echo "/dev/mapper/$1"
 }
@@ -269,7 +270,7 @@ hp_cleanup() {
 		rmdir "$d"
 	done
 	for d in /dev/mapper/hp*; do
-		[ -e "$d" ] && dmsetup remove "$(basename "$d")"
+		[ -e "$d" ] && dmsetup --noudevsync remove "$(basename "$d")"
 	done
 	for d in "$NULLB_CFS"/hp*; do
 		[ -d "$d" ] && hp_nullb_remove "$(basename "$d")"
