@@ -25,10 +25,15 @@ check:
 	@tools/check.sh $(TESTS)
 
 demo:
-	@tools/demo.sh
+	@tools/in-vm.sh demo tools/demo-guest.sh
 
+# Hot-remove latency under load, nvmet-hotplug vs stock nvmet in one boot.
+# It runs on the kernel of the test suite for now; KCONFIG=<fragment>
+# selects another one (e.g. without the debug options).
+CYCLES ?= 20
 bench:
-	@tools/bench.sh
+	@tools/in-vm.sh bench CYCLES=$(CYCLES) tools/bench-guest.sh \
+		$(CURDIR)/results/bench/latency.csv
 
 style:
 	@b=$$(tools/build.sh | tail -n 1) && tools/style.sh $$b

@@ -15,11 +15,7 @@ hp_dmesg_mark start
 
 dev1=$(hp_nullb_create hpadd1 16) || ktap_exit_fail_msg "null_blk"
 dev2=$(hp_nullb_create hpadd2 16) || ktap_exit_fail_msg "null_blk"
-hp_setup_two_ctrls add || ktap_exit_fail_msg "target set-up"
-hp_ns_create "$HP_NQN" 1 "$dev1" || ktap_exit_fail_msg "nsid 1"
-hp_connect_both "$HP_NQN" || ktap_exit_fail_msg "connect"
-hp_wait "nsid 1 on the host" hp_ns_visible_all "$HP_NQN" 1 2 ||
-	ktap_exit_fail_msg "nsid 1 not seen"
+hp_setup_live add "$dev1"
 
 hp_ns_create "$HP_NQN" 2 "$dev2" 1
 hp_check "hot-added nsid 2 is live on the target" \

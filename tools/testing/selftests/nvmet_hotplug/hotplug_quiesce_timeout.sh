@@ -32,16 +32,10 @@ inflight() { cat "$ns/hotplug/inflight"; }
 nullb=$(hp_nullb_create hpslowb 16) || ktap_exit_fail_msg "null_blk"
 other=$(hp_nullb_create hpother 16) || ktap_exit_fail_msg "null_blk"
 sectors=$(blockdev --getsz "$nullb")
-dmsetup --noudevsync create hpslow --table "0 $sectors delay $nullb 0 0" ||
-	ktap_exit_fail_msg "dm-delay"
-dmsetup mknodes hpslow
-hp_setup_two_ctrls slow || ktap_exit_fail_msg "target set-up"
-hp_ns_create "$HP_NQN" 1 /dev/mapper/hpslow || ktap_exit_fail_msg "nsid 1"
+slow=$(hp_dm_delay hpslow "$nullb" 0 0) || ktap_exit_fail_msg "dm-delay"
+hp_setup_live slow "$slow"
 other_nqn=$(hp_subsys_create other) || ktap_exit_fail_msg "subsystem 2"
 hp_ns_create "$other_nqn" 1 "$other" || ktap_exit_fail_msg "other nsid 1"
-hp_connect_both "$HP_NQN" || ktap_exit_fail_msg "connect"
-hp_wait "nsid 1 on the host" hp_ns_visible_all "$HP_NQN" 1 2 ||
-	ktap_exit_fail_msg "nsid 1 not seen"
 host=$(hp_disk "$HP_NQN" 1)
 ns=$(hp_ns_dir "$HP_NQN" 1)
 onsd=$(hp_ns_dir "$other_nqn" 1)

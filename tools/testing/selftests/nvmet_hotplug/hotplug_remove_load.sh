@@ -18,11 +18,7 @@ hp_dmesg_mark start
 # Writes take 500 ms in the backend, so that many are in flight.
 nullb=$(hp_nullb_create hprm 128) || ktap_exit_fail_msg "null_blk"
 dev=$(hp_dm_delay hprmslow "$nullb" 0 500) || ktap_exit_fail_msg "dm-delay"
-hp_setup_two_ctrls rm || ktap_exit_fail_msg "target set-up"
-hp_ns_create "$HP_NQN" 1 "$dev" || ktap_exit_fail_msg "nsid 1"
-hp_connect_both "$HP_NQN" || ktap_exit_fail_msg "connect"
-hp_wait "nsid 1 on both controllers" hp_ns_visible_all "$HP_NQN" 1 2 ||
-	ktap_exit_fail_msg "nsid 1 not seen"
+hp_setup_live rm "$dev"
 host=$(hp_disk "$HP_NQN" 1)
 ns=$(hp_ns_dir "$HP_NQN" 1)
 

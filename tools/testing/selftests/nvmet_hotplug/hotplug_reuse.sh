@@ -16,11 +16,7 @@ hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
 
 dev=$(hp_nullb_create hpreuse 16) || ktap_exit_fail_msg "null_blk"
-hp_setup_two_ctrls reuse || ktap_exit_fail_msg "target set-up"
-hp_ns_create "$HP_NQN" 1 "$dev" || ktap_exit_fail_msg "nsid 1"
-hp_connect_both "$HP_NQN" || ktap_exit_fail_msg "connect"
-hp_wait "nsid 1 on both controllers" hp_ns_visible_all "$HP_NQN" 1 2 ||
-	ktap_exit_fail_msg "nsid 1 not seen"
+hp_setup_live reuse "$dev"
 ns=$(hp_ns_dir "$HP_NQN" 1)
 
 missed_rm=0

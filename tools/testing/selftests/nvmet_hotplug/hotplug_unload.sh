@@ -15,14 +15,7 @@ hp_dmesg_mark start
 
 dev1=$(hp_nullb_create hpunl1 32) || ktap_exit_fail_msg "null_blk"
 dev2=$(hp_nullb_create hpunl2 16) || ktap_exit_fail_msg "null_blk"
-hp_setup_two_ctrls unload || ktap_exit_fail_msg "target set-up"
-hp_ns_create "$HP_NQN" 1 "$dev1" || ktap_exit_fail_msg "nsid 1"
-hp_ns_create "$HP_NQN" 2 "$dev2" || ktap_exit_fail_msg "nsid 2"
-hp_connect_both "$HP_NQN" || ktap_exit_fail_msg "connect"
-for i in 1 2; do
-	hp_wait "nsid $i on the host" hp_ns_visible_all "$HP_NQN" $i 2 ||
-		ktap_exit_fail_msg "nsid $i not seen"
-done
+hp_setup_live unload "$dev1" "$dev2"
 host=$(hp_disk "$HP_NQN" 1)
 ns2=$(hp_ns_dir "$HP_NQN" 2)
 

@@ -351,3 +351,22 @@ hp_start() {
 	hp_load_modules "$@" || return 1
 	hp_cleanup
 }
+
+# hp_setup_live NAME DEV...: subsystem NAME on a loop and a tcp port with
+# one namespace per DEV (nsid 1, 2, ...), the host connected through both
+# and seeing every namespace.  Sets HP_NQN; bails out of the test on error.
+hp_setup_live() {
+	local name=$1 i=0 dev
+	shift
+	hp_setup_two_ctrls "$name" || ktap_exit_fail_msg "target set-up"
+	for dev in "$@"; do
+		i=$((i + 1))
+		hp_ns_create "$HP_NQN" $i "$dev" || ktap_exit_fail_msg "nsid $i"
+	done
+	hp_connect_both "$HP_NQN" || ktap_exit_fail_msg "connect"
+	for i in $(seq $#); do
+		hp_wait "nsid $i on both controllers" \
+			hp_ns_visible_all "$HP_NQN" "$i" 2 ||
+			ktap_exit_fail_msg "nsid $i not seen"
+	done
+}
