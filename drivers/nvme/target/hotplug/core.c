@@ -7,6 +7,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/configfs.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/ktime.h>
@@ -27,9 +28,16 @@ module_param(on_timeout_wait, bool, 0644);
 MODULE_PARM_DESC(on_timeout_wait,
 		 "default on_timeout policy: wait instead of fail (default N)");
 
-/* Protects nvmet_hp_namespaces and the hotplug_priv of every namespace. */
+/*
+ * Protects nvmet_hp_namespaces, nvmet_hp_subsystems and the hotplug_priv of
+ * every namespace and subsystem.  Taken before any nvmet_hp_ns.lock.
+ */
 static DEFINE_MUTEX(nvmet_hp_lock);
 static LIST_HEAD(nvmet_hp_namespaces);
+static LIST_HEAD(nvmet_hp_subsystems);
+
+/* Runs the backend-loss and re-attach works. */
+struct workqueue_struct *nvmet_hp_wq;
 
 static const char * const nvmet_hp_state_names[] = {
 	[NVMET_HP_DETACHED]	= "detached",
@@ -38,8 +46,16 @@ static const char * const nvmet_hp_state_names[] = {
 	[NVMET_HP_QUIESCING]	= "quiescing",
 	[NVMET_HP_DETACHING]	= "detaching",
 	[NVMET_HP_FAILED]	= "failed",
+	[NVMET_HP_BACKEND_LOST]	= "backend-lost",
+	[NVMET_HP_SWAPPING]	= "swapping",
 };
 
+/**
+ * nvmet_hp_state_name() - name of a state, as shown in hotplug/state
+ * @state: the state
+ *
+ * Return: a static string.
+ */
 const char *nvmet_hp_state_name(enum nvmet_hp_state state)
 {
 	return nvmet_hp_state_names[state];
@@ -67,8 +83,10 @@ struct nvmet_hp_ns *nvmet_hp_ns_get(struct nvmet_ns *ns)
 	if (!hp)
 		goto out_unlock;
 	hp->ns = ns;
+	INIT_LIST_HEAD(&hp->reattach_entry);
 	mutex_init(&hp->lock);
 	spin_lock_init(&hp->state_lock);
+	INIT_WORK(&hp->lost_work, nvmet_hp_lost_work);
 	hp->quiesce_timeout_ms = clamp(READ_ONCE(quiesce_timeout_ms), 1U,
 				       NVMET_HP_QUIESCE_TIMEOUT_MAX_MS);
 	hp->on_timeout = READ_ONCE(on_timeout_wait) ?
@@ -83,14 +101,87 @@ out_unlock:
 	return hp;
 }
 
+/*
+ * Close the backend watch first: once its claim is released no ->mark_dead
+ * can queue the loss work any more, so cancelling it afterwards is final.
+ */
 static void nvmet_hp_ns_free(struct nvmet_hp_ns *hp)
 {
 	lockdep_assert_held(&nvmet_hp_lock);
+
+	mutex_lock(&hp->lock);
+	nvmet_hp_watch_close(hp);
+	mutex_unlock(&hp->lock);
+	cancel_work_sync(&hp->lost_work);
 
 	list_del(&hp->entry);
 	hp->ns->hotplug_priv = NULL;
 	mutex_destroy(&hp->lock);
 	kfree(hp);
+}
+
+/**
+ * nvmet_hp_subsys_get() - find or create the hotplug state of a subsystem
+ * @subsys: subsystem, kept alive by the configfs operation of the caller
+ *
+ * Return: the state, or NULL if out of memory.
+ */
+struct nvmet_hp_subsys *nvmet_hp_subsys_get(struct nvmet_subsys *subsys)
+{
+	struct nvmet_hp_subsys *hs;
+
+	mutex_lock(&nvmet_hp_lock);
+	hs = subsys->hotplug_priv;
+	if (hs)
+		goto out_unlock;
+
+	hs = kzalloc_obj(*hs);
+	if (!hs)
+		goto out_unlock;
+	hs->subsys = subsys;
+	mutex_init(&hs->batch_lock);
+	spin_lock_init(&hs->report_lock);
+	list_add_tail(&hs->entry, &nvmet_hp_subsystems);
+	subsys->hotplug_priv = hs;
+out_unlock:
+	mutex_unlock(&nvmet_hp_lock);
+	return hs;
+}
+
+static void nvmet_hp_subsys_free(struct nvmet_hp_subsys *hs)
+{
+	lockdep_assert_held(&nvmet_hp_lock);
+
+	list_del(&hs->entry);
+	hs->subsys->hotplug_priv = NULL;
+	mutex_destroy(&hs->batch_lock);
+	kfree(hs->last_batch);
+	kfree(hs);
+}
+
+/**
+ * nvmet_hp_collect_lost() - pin the namespaces waiting for their backend
+ * @list: gets every backend-lost namespace with auto_reattach, linked
+ *	through reattach_entry, each with a reference on its configfs item
+ *	(so that it is not freed before the caller's config_item_put())
+ *
+ * Context: the re-attach work, the only user of reattach_entry.
+ */
+void nvmet_hp_collect_lost(struct list_head *list)
+{
+	struct nvmet_hp_ns *hp;
+
+	mutex_lock(&nvmet_hp_lock);
+	list_for_each_entry(hp, &nvmet_hp_namespaces, entry) {
+		if (READ_ONCE(hp->state) != NVMET_HP_BACKEND_LOST ||
+		    !READ_ONCE(hp->auto_reattach))
+			continue;
+		/* zero: the namespace is being freed, leave it */
+		if (!config_item_get_unless_zero(&hp->ns->group.cg_item))
+			continue;
+		list_add_tail(&hp->reattach_entry, list);
+	}
+	mutex_unlock(&nvmet_hp_lock);
 }
 
 /* Context: hp->state_lock held; every transition goes through here. */
@@ -104,9 +195,15 @@ static void __nvmet_hp_set_state(struct nvmet_hp_ns *hp,
 	hp->state = state;
 }
 
-static void nvmet_hp_set_state(struct nvmet_hp_ns *hp,
-			       enum nvmet_hp_state state, const char *reason,
-			       int err)
+/**
+ * nvmet_hp_set_state() - change the state of a namespace
+ * @hp: namespace
+ * @state: new state
+ * @reason: text for hotplug/state, NULL to clear it
+ * @err: error that caused the transition, for the tracepoint
+ */
+void nvmet_hp_set_state(struct nvmet_hp_ns *hp, enum nvmet_hp_state state,
+			const char *reason, int err)
 {
 	spin_lock(&hp->state_lock);
 	__nvmet_hp_set_state(hp, state, err);
@@ -121,18 +218,77 @@ static void nvmet_hp_set_state(struct nvmet_hp_ns *hp,
  * the event or were sent one they have not acknowledged by reading the
  * Changed Namespace List log (the NSID is still added to the log).
  */
-static void nvmet_hp_notify(struct nvmet_hp_ns *hp)
+void __nvmet_hp_notify(struct nvmet_hp_ns *hp)
 {
-	struct nvmet_subsys *subsys = hp->ns->subsys;
 	u32 nr;
 
-	mutex_lock(&subsys->lock);
-	nr = nvmet_ns_changed(subsys, hp->ns->nsid);
-	mutex_unlock(&subsys->lock);
+	lockdep_assert_held(&hp->ns->subsys->lock);
 
+	nr = nvmet_ns_changed(hp->ns->subsys, hp->ns->nsid);
 	spin_lock(&hp->state_lock);
 	hp->stats.aens_sent += nr;
 	spin_unlock(&hp->state_lock);
+}
+
+/**
+ * nvmet_hp_notify() - report a change of one namespace to every controller
+ * @hp: namespace that changed
+ *
+ * A batch calls __nvmet_hp_notify() for each of its namespaces under one
+ * hold of the subsystem lock instead: the first queues the AEN of each
+ * controller, the others only add their NSID to the log.
+ */
+void nvmet_hp_notify(struct nvmet_hp_ns *hp)
+{
+	struct nvmet_subsys *subsys = hp->ns->subsys;
+
+	mutex_lock(&subsys->lock);
+	__nvmet_hp_notify(hp);
+	mutex_unlock(&subsys->lock);
+}
+
+/**
+ * __nvmet_hp_ns_attach() - open the backend and make a namespace visible
+ * @hp: namespace to attach, not enabled
+ * @on_err: state to leave the namespace in if the attach fails
+ *
+ * Does not notify the controllers, so that a batch can do it once for all
+ * of its namespaces.  Starts watching the backend if backend_watch is set.
+ *
+ * Context: @hp->lock held.
+ * Return: 0 on success, a negative errno otherwise.
+ */
+int __nvmet_hp_ns_attach(struct nvmet_hp_ns *hp, enum nvmet_hp_state on_err)
+{
+	struct nvmet_ns *ns = hp->ns;
+	char reason[NVMET_HP_REASON_LEN];
+	int ret;
+
+	lockdep_assert_held(&hp->lock);
+
+	nvmet_hp_set_state(hp, NVMET_HP_ATTACHING, NULL, 0);
+	ret = nvmet_ns_attach(ns);
+	if (!ret && !ns->enabled)
+		ret = -EINVAL;	/* e.g. a passthru subsystem */
+	if (ret) {
+		snprintf(reason, sizeof(reason), "attach of %s failed: %d",
+			 ns->device_path ? ns->device_path : "(no device_path)",
+			 ret);
+		if (on_err == NVMET_HP_FAILED)
+			pr_err("nsid %u: %s\n", ns->nsid, reason);
+		nvmet_hp_set_state(hp, on_err, reason, ret);
+		return ret;
+	}
+
+	spin_lock(&hp->state_lock);
+	__nvmet_hp_set_state(hp, NVMET_HP_LIVE, 0);
+	hp->reason[0] = '\0';
+	hp->stats.attaches++;
+	spin_unlock(&hp->state_lock);
+
+	/* a namespace without its watch still serves I/O: only complain */
+	nvmet_hp_watch_open(hp);
+	return 0;
 }
 
 /**
@@ -148,33 +304,15 @@ static void nvmet_hp_notify(struct nvmet_hp_ns *hp)
 int nvmet_hp_ns_attach(struct nvmet_hp_ns *hp)
 {
 	struct nvmet_ns *ns = hp->ns;
-	char reason[NVMET_HP_REASON_LEN];
-	int ret;
+	int ret = 0;
 
 	mutex_lock(&hp->lock);
-	if (ns->enabled) {
-		ret = 0;
+	if (ns->enabled)
 		goto out_unlock;
-	}
 
-	nvmet_hp_set_state(hp, NVMET_HP_ATTACHING, NULL, 0);
-	ret = nvmet_ns_attach(ns);
-	if (!ret && !ns->enabled)
-		ret = -EINVAL;	/* e.g. a passthru subsystem */
-	if (ret) {
-		snprintf(reason, sizeof(reason), "attach of %s failed: %d",
-			 ns->device_path ? ns->device_path : "(no device_path)",
-			 ret);
-		pr_err("nsid %u: %s\n", ns->nsid, reason);
-		nvmet_hp_set_state(hp, NVMET_HP_FAILED, reason, ret);
+	ret = __nvmet_hp_ns_attach(hp, NVMET_HP_FAILED);
+	if (ret)
 		goto out_unlock;
-	}
-
-	spin_lock(&hp->state_lock);
-	__nvmet_hp_set_state(hp, NVMET_HP_LIVE, 0);
-	hp->reason[0] = '\0';
-	hp->stats.attaches++;
-	spin_unlock(&hp->state_lock);
 
 	nvmet_hp_notify(hp);
 	pr_info("nsid %u of %s attached (%s)\n", ns->nsid,
@@ -184,22 +322,48 @@ out_unlock:
 	return ret;
 }
 
-/*
- * Wait for ns->disable_done, i.e. for the killed percpu_ref to drop to
- * zero.  With the fail policy the wait is bounded; with the wait policy it
- * is not, but a fatal signal ends it.  Only @hp->lock is held meanwhile, so
- * every other namespace and subsystem stays configurable.
+/**
+ * nvmet_hp_quiesce_begin() - stop new I/O to a live namespace
+ * @hp: namespace
+ *
+ * Context: @hp->lock held.
+ * Return: false if nvmet itself is disabling the namespace already.
  */
-static int nvmet_hp_wait_drained(struct nvmet_hp_ns *hp)
+bool nvmet_hp_quiesce_begin(struct nvmet_hp_ns *hp)
+{
+	lockdep_assert_held(&hp->lock);
+
+	if (!nvmet_ns_quiesce_start(hp->ns))
+		return false;
+	nvmet_hp_set_state(hp, NVMET_HP_QUIESCING, NULL, 0);
+	return true;
+}
+
+/**
+ * nvmet_hp_wait_drained() - wait for the I/O in flight of a quiescing ns
+ * @hp: namespace after nvmet_hp_quiesce_begin()
+ * @start: when the quiesce began; the bound runs from there
+ *
+ * Waits for ns->disable_done, i.e. for the killed percpu_ref to drop to
+ * zero.  With the fail policy the wait is bounded; with the wait policy it
+ * is not, but a fatal signal ends it.  Only @hp->lock (and for a batch,
+ * that of the other namespaces of the batch) is held meanwhile, so every
+ * other namespace and subsystem stays configurable.
+ *
+ * Return: 0 once drained, -ETIMEDOUT or -ERESTARTSYS if given up.
+ */
+int nvmet_hp_wait_drained(struct nvmet_hp_ns *hp, ktime_t start)
 {
 	struct nvmet_ns *ns = hp->ns;
-	unsigned long timeout;
+	s64 left;
 
 	if (READ_ONCE(hp->on_timeout) == NVMET_HP_ON_TIMEOUT_WAIT)
 		return wait_for_completion_killable(&ns->disable_done);
 
-	timeout = msecs_to_jiffies(READ_ONCE(hp->quiesce_timeout_ms));
-	if (!wait_for_completion_timeout(&ns->disable_done, timeout))
+	left = READ_ONCE(hp->quiesce_timeout_ms) -
+		ktime_ms_delta(ktime_get(), start);
+	if (!wait_for_completion_timeout(&ns->disable_done,
+					 msecs_to_jiffies(max(left, 1LL))))
 		return -ETIMEDOUT;
 	return 0;
 }
@@ -211,10 +375,10 @@ static int nvmet_hp_wait_drained(struct nvmet_hp_ns *hp)
  * deadline, the release has run or is about to: consume its completion and
  * let the caller carry on with the detach.
  *
+ * Context: @hp->lock held.
  * Return: true if the namespace is live again, false if it drained.
  */
-static bool nvmet_hp_quiesce_give_up(struct nvmet_hp_ns *hp, int err,
-				     ktime_t start)
+bool nvmet_hp_quiesce_give_up(struct nvmet_hp_ns *hp, int err, ktime_t start)
 {
 	struct nvmet_ns *ns = hp->ns;
 	char reason[NVMET_HP_REASON_LEN];
@@ -245,6 +409,47 @@ static bool nvmet_hp_quiesce_give_up(struct nvmet_hp_ns *hp, int err,
 }
 
 /**
+ * nvmet_hp_finish_detach() - release the backend of a drained namespace
+ * @hp: namespace whose ns->disable_done completed
+ * @start: when the quiesce began
+ * @state: DETACHED, or BACKEND_LOST when the backend went away
+ * @reason: text for hotplug/state, or NULL
+ *
+ * No synchronize_rcu() here, unlike nvmet_ns_disable(): the ref only
+ * reaches zero after percpu_ref_kill() switched it to atomic mode, which
+ * happens in an RCU callback, so a grace period has passed since the
+ * namespace left the lookup and no reader that found it under
+ * rcu_read_lock() alone is left.  The caller notifies the controllers.
+ *
+ * Context: @hp->lock held.
+ */
+void nvmet_hp_finish_detach(struct nvmet_hp_ns *hp, ktime_t start,
+			    enum nvmet_hp_state state, const char *reason)
+{
+	struct nvmet_ns *ns = hp->ns;
+	u64 us;
+
+	lockdep_assert_held(&hp->lock);
+
+	nvmet_hp_set_state(hp, NVMET_HP_DETACHING, NULL, 0);
+	nvmet_ns_detach(ns);
+	nvmet_hp_watch_close(hp);
+	us = ktime_us_delta(ktime_get(), start);
+
+	trace_nvmet_hp_quiesce(ns->nsid, us, 0, 0);
+	spin_lock(&hp->state_lock);
+	__nvmet_hp_set_state(hp, state, 0);
+	strscpy(hp->reason, reason ? reason : "", sizeof(hp->reason));
+	if (state == NVMET_HP_BACKEND_LOST)
+		hp->stats.backend_lost++;
+	else
+		hp->stats.detaches++;
+	hp->stats.last_quiesce_us = us;
+	hp->stats.max_quiesce_us = max(hp->stats.max_quiesce_us, us);
+	spin_unlock(&hp->state_lock);
+}
+
+/**
  * nvmet_hp_ns_detach() - hot-remove a namespace with a bounded quiesce
  * @hp: namespace to detach
  *
@@ -262,55 +467,40 @@ static bool nvmet_hp_quiesce_give_up(struct nvmet_hp_ns *hp, int err,
 int nvmet_hp_ns_detach(struct nvmet_hp_ns *hp)
 {
 	struct nvmet_ns *ns = hp->ns;
+	enum nvmet_hp_state state;
 	ktime_t start;
-	u64 us;
 	int ret;
 
 	mutex_lock(&hp->lock);
 	if (!ns->enabled) {
-		/* disabling a namespace whose attach failed clears that */
-		if (READ_ONCE(hp->state) == NVMET_HP_FAILED)
+		/*
+		 * Disabling a namespace whose attach failed, or whose backend
+		 * went away, clears that (and stops any automatic re-attach).
+		 */
+		state = READ_ONCE(hp->state);
+		if (state == NVMET_HP_FAILED || state == NVMET_HP_BACKEND_LOST)
 			nvmet_hp_set_state(hp, NVMET_HP_DETACHED, NULL, 0);
 		ret = 0;
 		goto out_unlock;
 	}
 
 	start = ktime_get();
-	if (!nvmet_ns_quiesce_start(ns)) {
+	if (!nvmet_hp_quiesce_begin(hp)) {
 		/* enabled but not live: the built-in path is disabling it */
 		pr_err("nsid %u is being disabled by nvmet itself\n", ns->nsid);
 		ret = -EBUSY;
 		goto out_unlock;
 	}
-	nvmet_hp_set_state(hp, NVMET_HP_QUIESCING, NULL, 0);
 
-	ret = nvmet_hp_wait_drained(hp);
+	ret = nvmet_hp_wait_drained(hp, start);
 	if (ret && nvmet_hp_quiesce_give_up(hp, ret, start))
 		goto out_unlock;
 	ret = 0;
 
-	/*
-	 * No synchronize_rcu() here, unlike nvmet_ns_disable(): the ref only
-	 * reaches zero after percpu_ref_kill() switched it to atomic mode,
-	 * which happens in an RCU callback, so a grace period has passed
-	 * since the namespace left the lookup and no reader that found it
-	 * under rcu_read_lock() alone is left.
-	 */
-	nvmet_hp_set_state(hp, NVMET_HP_DETACHING, NULL, 0);
-	nvmet_ns_detach(ns);
-	us = ktime_us_delta(ktime_get(), start);
-
-	trace_nvmet_hp_quiesce(ns->nsid, us, 0, 0);
-	spin_lock(&hp->state_lock);
-	__nvmet_hp_set_state(hp, NVMET_HP_DETACHED, 0);
-	hp->stats.detaches++;
-	hp->stats.last_quiesce_us = us;
-	hp->stats.max_quiesce_us = max(hp->stats.max_quiesce_us, us);
-	spin_unlock(&hp->state_lock);
-
+	nvmet_hp_finish_detach(hp, start, NVMET_HP_DETACHED, NULL);
 	nvmet_hp_notify(hp);
 	pr_info("nsid %u of %s detached after %llu us\n", ns->nsid,
-		ns->subsys->subsysnqn, us);
+		ns->subsys->subsysnqn, READ_ONCE(hp->stats.last_quiesce_us));
 out_unlock:
 	mutex_unlock(&hp->lock);
 	return ret;
@@ -382,13 +572,24 @@ static void nvmet_hp_ns_release(struct nvmet_ns *ns)
 	mutex_unlock(&nvmet_hp_lock);
 }
 
+static void nvmet_hp_subsys_release(struct nvmet_subsys *subsys)
+{
+	mutex_lock(&nvmet_hp_lock);
+	if (subsys->hotplug_priv)
+		nvmet_hp_subsys_free(subsys->hotplug_priv);
+	mutex_unlock(&nvmet_hp_lock);
+}
+
 static void nvmet_hp_cleanup(void)
 {
+	struct nvmet_hp_subsys *hs, *htmp;
 	struct nvmet_hp_ns *hp, *tmp;
 
 	mutex_lock(&nvmet_hp_lock);
 	list_for_each_entry_safe(hp, tmp, &nvmet_hp_namespaces, entry)
 		nvmet_hp_ns_free(hp);
+	list_for_each_entry_safe(hs, htmp, &nvmet_hp_subsystems, entry)
+		nvmet_hp_subsys_free(hs);
 	mutex_unlock(&nvmet_hp_lock);
 }
 
@@ -398,6 +599,9 @@ const struct nvmet_hotplug_ops nvmet_hp_ops = {
 	.ns_show	= nvmet_hp_ns_show,
 	.ns_store	= nvmet_hp_ns_store,
 	.ns_free	= nvmet_hp_ns_release,
+	.subsys_show	= nvmet_hp_subsys_show,
+	.subsys_store	= nvmet_hp_subsys_store,
+	.subsys_free	= nvmet_hp_subsys_release,
 	.cleanup	= nvmet_hp_cleanup,
 };
 
@@ -405,18 +609,33 @@ static int __init nvmet_hp_init(void)
 {
 	int ret;
 
+	nvmet_hp_wq = alloc_workqueue("nvmet-hotplug", WQ_UNBOUND, 0);
+	if (!nvmet_hp_wq)
+		return -ENOMEM;
+
 	ret = nvmet_register_hotplug_ops(&nvmet_hp_ops);
 	if (ret) {
 		pr_err("cannot register with nvmet: %d\n", ret);
-		return ret;
+		goto out_destroy_wq;
 	}
 	pr_info("namespace hotplug enabled\n");
 	return 0;
+
+out_destroy_wq:
+	destroy_workqueue(nvmet_hp_wq);
+	return ret;
 }
 
+/*
+ * Stop the re-attach machinery first (its work takes nvmet_hp_lock, which
+ * the cleanup holds), then let nvmet drop every namespace's state: that
+ * closes the backend watches and cancels their loss works.
+ */
 static void __exit nvmet_hp_exit(void)
 {
+	nvmet_hp_backend_exit();
 	nvmet_unregister_hotplug_ops(&nvmet_hp_ops);
+	destroy_workqueue(nvmet_hp_wq);
 	pr_info("namespace hotplug disabled, namespaces keep their state\n");
 }
 

@@ -9,6 +9,8 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/list.h>
+#include <linux/ktime.h>
+#include <linux/workqueue.h>
 #include "../nvmet.h"
 
 /* Lifecycle state of a namespace, as shown in hotplug/state. */
@@ -25,6 +27,10 @@ enum nvmet_hp_state {
 	NVMET_HP_DETACHING,
 	/* the last operation failed and left the namespace detached */
 	NVMET_HP_FAILED,
+	/* the backing device went away: detached, waiting for it to return */
+	NVMET_HP_BACKEND_LOST,
+	/* drained, switching to another backend with the same identity */
+	NVMET_HP_SWAPPING,
 };
 
 /* What a detach does when the I/O in flight outlives the bound. */
@@ -36,7 +42,7 @@ enum nvmet_hp_on_timeout {
 };
 
 #define NVMET_HP_QUIESCE_TIMEOUT_MAX_MS	3600000U
-#define NVMET_HP_REASON_LEN		96
+#define NVMET_HP_REASON_LEN		128
 
 /**
  * struct nvmet_hp_stats - counters shown in hotplug/stats
@@ -46,6 +52,10 @@ enum nvmet_hp_on_timeout {
  * @aens_sent: Namespace Attribute Changed events queued, all controllers
  * @last_quiesce_us: duration of the last completed quiesce
  * @max_quiesce_us: longest completed quiesce
+ * @backend_lost: hot-removes because the backing device went away
+ * @reattaches: automatic re-attaches once the backing device came back
+ * @swaps: completed hot-swaps (both kinds)
+ * @batch_ops: attaches and detaches done as part of a batch
  */
 struct nvmet_hp_stats {
 	u64	attaches;
@@ -54,38 +64,137 @@ struct nvmet_hp_stats {
 	u64	aens_sent;
 	u64	last_quiesce_us;
 	u64	max_quiesce_us;
+	u64	backend_lost;
+	u64	reattaches;
+	u64	swaps;
+	u64	batch_ops;
 };
 
 /**
  * struct nvmet_hp_ns - hotplug state of one nvmet namespace
  * @ns: the namespace; @ns->hotplug_priv points back here
  * @entry: in nvmet_hp_namespaces
- * @lock: serializes lifecycle changes (attach, detach) of @ns
+ * @reattach_entry: on the private list of the re-attach work while it
+ *	holds a reference on @ns (only that work uses it)
+ * @lock: serializes lifecycle changes (attach, detach, swap, backend loss)
+ *	of @ns, the policy knobs and @watch_file.  A batch takes the @lock
+ *	of many namespaces, nested in its subsystem's batch_lock.
  * @state_lock: protects @state, @reason and @stats, and keeps @ns->ref
  *	initialized while @state is LIVE or QUIESCING
  * @state: lifecycle state
  * @reason: why the last operation failed, empty if it did not
  * @quiesce_timeout_ms: bound of a quiesce (READ_ONCE, changed under @lock)
  * @on_timeout: policy when the bound passes (READ_ONCE, changed under @lock)
+ * @backend_watch: hot-remove when the backing device goes away (READ_ONCE,
+ *	changed under @lock)
+ * @auto_reattach: re-attach when it comes back (READ_ONCE, changed under
+ *	@lock)
+ * @keep_identity: a swap keeps UUID and NGUID (READ_ONCE, changed under
+ *	@lock)
+ * @watch_file: exclusive claim on the backing device whose holder ops
+ *	report its removal, NULL when not watching (under @lock)
+ * @lost_blksize_shift: logical block size of the lost backend, which the
+ *	returning one must match (under @lock)
+ * @lost_work: hot-remove after the backing device went away
  * @stats: counters
  */
 struct nvmet_hp_ns {
 	struct nvmet_ns			*ns;
 	struct list_head		entry;
+	struct list_head		reattach_entry;
 	struct mutex			lock;		/* see above */
 	spinlock_t			state_lock;	/* see above */
 	enum nvmet_hp_state		state;
 	char				reason[NVMET_HP_REASON_LEN];
 	u32				quiesce_timeout_ms;
 	enum nvmet_hp_on_timeout	on_timeout;
+	bool				backend_watch;
+	bool				auto_reattach;
+	bool				keep_identity;
+	struct file			*watch_file;
+	u8				lost_blksize_shift;
+	struct work_struct		lost_work;
 	struct nvmet_hp_stats		stats;
 };
 
+/**
+ * struct nvmet_hp_subsys_stats - counters shown in the subsystem's
+ *	hotplug/stats
+ * @batch_attaches: attach batches that completed without error
+ * @batch_detaches: detach batches that completed without error
+ * @batch_failures: batches that failed part-way (some NSIDs unchanged)
+ * @batch_rejected: batches refused before any change (bad list, busy)
+ * @last_batch_us: duration of the last batch that ran
+ */
+struct nvmet_hp_subsys_stats {
+	u64	batch_attaches;
+	u64	batch_detaches;
+	u64	batch_failures;
+	u64	batch_rejected;
+	u64	last_batch_us;
+};
+
+/**
+ * struct nvmet_hp_subsys - hotplug state of one nvmet subsystem
+ * @subsys: the subsystem; @subsys->hotplug_priv points back here
+ * @entry: in nvmet_hp_subsystems
+ * @batch_lock: serializes the batches of @subsys; the @lock of every
+ *	namespace of a batch is taken nested in it
+ * @report_lock: protects @last_batch and @stats
+ * @last_batch: report of the last batch (kmalloc'ed page), or NULL
+ * @stats: counters
+ */
+struct nvmet_hp_subsys {
+	struct nvmet_subsys		*subsys;
+	struct list_head		entry;
+	struct mutex			batch_lock;	/* see above */
+	spinlock_t			report_lock;	/* see above */
+	char				*last_batch;
+	struct nvmet_hp_subsys_stats	stats;
+};
+
+extern struct workqueue_struct *nvmet_hp_wq;
+
+/* core.c: objects and the lifecycle state machine */
 struct nvmet_hp_ns *nvmet_hp_ns_get(struct nvmet_ns *ns);
+struct nvmet_hp_subsys *nvmet_hp_subsys_get(struct nvmet_subsys *subsys);
+void nvmet_hp_collect_lost(struct list_head *list);
 int nvmet_hp_ns_attach(struct nvmet_hp_ns *hp);
 int nvmet_hp_ns_detach(struct nvmet_hp_ns *hp);
+int __nvmet_hp_ns_attach(struct nvmet_hp_ns *hp, enum nvmet_hp_state on_err);
+bool nvmet_hp_quiesce_begin(struct nvmet_hp_ns *hp);
+int nvmet_hp_wait_drained(struct nvmet_hp_ns *hp, ktime_t start);
+bool nvmet_hp_quiesce_give_up(struct nvmet_hp_ns *hp, int err, ktime_t start);
+void nvmet_hp_finish_detach(struct nvmet_hp_ns *hp, ktime_t start,
+			    enum nvmet_hp_state state, const char *reason);
+void nvmet_hp_set_state(struct nvmet_hp_ns *hp, enum nvmet_hp_state state,
+			const char *reason, int err);
+void __nvmet_hp_notify(struct nvmet_hp_ns *hp);
+void nvmet_hp_notify(struct nvmet_hp_ns *hp);
 const char *nvmet_hp_state_name(enum nvmet_hp_state state);
 unsigned long nvmet_hp_ns_inflight(struct nvmet_hp_ns *hp);
+
+/* backend.c: backend watch and automatic re-attach */
+int nvmet_hp_watch_open(struct nvmet_hp_ns *hp);
+void nvmet_hp_watch_close(struct nvmet_hp_ns *hp);
+int nvmet_hp_set_backend_watch(struct nvmet_hp_ns *hp, bool watch);
+void nvmet_hp_set_auto_reattach(struct nvmet_hp_ns *hp, bool reattach);
+void nvmet_hp_lost_work(struct work_struct *work);
+void nvmet_hp_reattach_kick(void);
+void nvmet_hp_backend_exit(void);
+
+/* swap.c: hot-swap of the backing device */
+int nvmet_hp_ns_swap(struct nvmet_hp_ns *hp, const char *path);
+
+/* batch.c: NSID lists and batch attach/detach */
+int nvmet_hp_parse_nsids(const char *page, u32 **nsids, u32 *nr);
+int nvmet_hp_batch(struct nvmet_hp_subsys *hs, bool attach, const u32 *nsids,
+		   u32 nr);
+ssize_t nvmet_hp_subsys_show(struct nvmet_subsys *subsys,
+			     enum nvmet_hotplug_subsys_attr attr, char *page);
+ssize_t nvmet_hp_subsys_store(struct nvmet_subsys *subsys,
+			      enum nvmet_hotplug_subsys_attr attr,
+			      const char *page, size_t count);
 
 ssize_t nvmet_hp_ns_show(struct nvmet_ns *ns, enum nvmet_hotplug_ns_attr attr,
 			 char *page);

@@ -18,7 +18,9 @@
 			 { NVMET_HP_LIVE,	"live" },	\
 			 { NVMET_HP_QUIESCING,	"quiescing" },	\
 			 { NVMET_HP_DETACHING,	"detaching" },	\
-			 { NVMET_HP_FAILED,	"failed" })
+			 { NVMET_HP_FAILED,	"failed" },		\
+			 { NVMET_HP_BACKEND_LOST, "backend-lost" },	\
+			 { NVMET_HP_SWAPPING,	"swapping" })
 
 TRACE_EVENT(nvmet_hp_state,
 	    TP_PROTO(const char *subsysnqn, u32 nsid, int old, int new,
@@ -53,6 +55,25 @@ TRACE_EVENT(nvmet_hp_quiesce,
 	    TP_printk("nsid=%u quiesce_us=%llu inflight=%lu err=%d",
 		      __entry->nsid, __entry->us, __entry->inflight,
 		      __entry->err)
+);
+
+TRACE_EVENT(nvmet_hp_batch,
+	    TP_PROTO(const char *subsysnqn, bool attach, u32 nr, int err,
+		     u64 us),
+	    TP_ARGS(subsysnqn, attach, nr, err, us),
+	    TP_STRUCT__entry(__string(subsysnqn, subsysnqn)
+			     __field(bool, attach)
+			     __field(u32, nr)
+			     __field(int, err)
+			     __field(u64, us)),
+	    TP_fast_assign(__assign_str(subsysnqn);
+			   __entry->attach = attach;
+			   __entry->nr = nr;
+			   __entry->err = err;
+			   __entry->us = us;),
+	    TP_printk("%s %s nr=%u err=%d us=%llu", __get_str(subsysnqn),
+		      __entry->attach ? "attach" : "detach", __entry->nr,
+		      __entry->err, __entry->us)
 );
 
 #endif /* _NVMET_HOTPLUG_TRACE_H */
