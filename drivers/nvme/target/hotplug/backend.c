@@ -171,7 +171,8 @@ int nvmet_hp_set_backend_watch(struct nvmet_hp_ns *hp, bool watch)
 	mutex_unlock(&ns->subsys->lock);
 
 	/* a detached namespace: refuse a path that names a regular file */
-	if (!ret && path && !ns->enabled && lookup_bdev(path, &devt) == -ENOTBLK)
+	if (!ret && path && !ns->enabled &&
+	    lookup_bdev(path, &devt) == -ENOTBLK)
 		ret = -ENOTBLK;
 	if (ret) {
 		pr_err("nsid %u: backend_watch needs a block device backend, %s is a file (or buffered_io is set)\n",
@@ -232,6 +233,7 @@ void nvmet_hp_lost_work(struct work_struct *work)
 	struct nvmet_ns *ns = hp->ns;
 	char reason[NVMET_HP_REASON_LEN];
 	unsigned long bound;
+	bool reattach;
 	ktime_t start;
 
 	mutex_lock(&hp->lock);
@@ -253,10 +255,11 @@ void nvmet_hp_lost_work(struct work_struct *work)
 		 ns->device_path);
 	nvmet_hp_finish_detach(hp, start, NVMET_HP_BACKEND_LOST, reason);
 	nvmet_hp_notify(hp);
+	reattach = READ_ONCE(hp->auto_reattach);
 	pr_info("nsid %u of %s: %s, namespace detached%s\n", ns->nsid,
 		ns->subsys->subsysnqn, reason,
-		READ_ONCE(hp->auto_reattach) ? ", waiting for it to return" : "");
-	if (READ_ONCE(hp->auto_reattach))
+		reattach ? ", waiting for it to return" : "");
+	if (reattach)
 		nvmet_hp_reattach_kick();
 out_unlock:
 	mutex_unlock(&hp->lock);
@@ -301,7 +304,8 @@ static int nvmet_hp_ns_reattach(struct nvmet_hp_ns *hp)
 	fput(file);
 	if (shift != hp->lost_blksize_shift) {
 		pr_err("nsid %u: %s is back with a logical block size of %u instead of %u, not re-attaching it\n",
-		       ns->nsid, path, 1U << shift, 1U << hp->lost_blksize_shift);
+		       ns->nsid, path, 1U << shift,
+		       1U << hp->lost_blksize_shift);
 		goto out_unlock;
 	}
 
@@ -342,9 +346,10 @@ static void nvmet_hp_reattach_fn(struct work_struct *work)
 		config_item_put(item);	/* may free hp */
 	}
 
-	if (again && atomic_dec_return(&nvmet_hp_reattach_tries) > 0)
-		queue_delayed_work(nvmet_hp_wq, &nvmet_hp_reattach_work,
-				   msecs_to_jiffies(NVMET_HP_REATTACH_DELAY_MS));
+	if (!again || atomic_dec_return(&nvmet_hp_reattach_tries) <= 0)
+		return;
+	queue_delayed_work(nvmet_hp_wq, &nvmet_hp_reattach_work,
+			   msecs_to_jiffies(NVMET_HP_REATTACH_DELAY_MS));
 }
 
 /**

@@ -56,19 +56,19 @@ static int nvmet_hp_cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Parse "A" or "A-B" into [*first, *last]. */
+/* Parse "A" or "A-B" into [*first, *last]; @tok is left as it was. */
 static int nvmet_hp_parse_range(char *tok, u32 *first, u32 *last)
 {
 	char *dash = strchr(tok, '-');
+	int ret;
 
-	if (dash)
-		*dash++ = '\0';
-	if (kstrtou32(tok, 10, first))
-		return -EINVAL;
-	*last = *first;
-	if (dash && kstrtou32(dash, 10, last))
-		return -EINVAL;
-	return 0;
+	if (!dash)
+		return kstrtou32(tok, 10, first) ?:
+			kstrtou32(tok, 10, last);
+	*dash = '\0';
+	ret = kstrtou32(tok, 10, first);
+	*dash = '-';
+	return ret ?: kstrtou32(dash + 1, 10, last);
 }
 
 /**

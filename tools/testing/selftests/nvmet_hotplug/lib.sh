@@ -203,6 +203,50 @@ hp_ns_gone_all() {
 
 hp_state() { head -n 1 "$(hp_ns_dir "$1" "$2")/hotplug/state"; }
 
+hp_subsys_hp_dir() { echo "$CFS/subsystems/$1/hotplug"; }
+
+# hp_visible_nsids NQN: NSIDs of the host's visible block devices of NQN
+# (multipath heads or single paths, not the hidden per-path devices),
+# one per line, ascending.
+hp_visible_nsids() {
+	local f d
+	for f in $(grep -lx 0 /sys/block/nvme*n*/hidden 2>/dev/null); do
+		d=${f%/hidden}
+		grep -qx "$1" "$d/device/subsysnqn" 2>/dev/null || continue
+		cat "$d/nsid" 2>/dev/null
+	done | sort -n
+}
+
+hp_nr_visible() { hp_visible_nsids "$1" | wc -l; }
+
+# hp_ctrl_nr_ns CTRL: namespaces the host controller CTRL has a path to.
+hp_ctrl_nr_ns() {
+	local p n=0
+	for p in /sys/class/nvme/"$1"/nvme*n*; do
+		[ -e "$p/nsid" ] && n=$((n + 1))
+	done
+	echo $n
+}
+
+# hp_every_ctrl_has_nr NQN NR: every host controller of NQN has NR
+# namespaces and NR visible block devices exist.
+hp_every_ctrl_has_nr() {
+	local c
+	for c in $(hp_ctrls "$1"); do
+		[ "$(hp_ctrl_nr_ns "$c")" -eq "$2" ] || return 1
+	done
+	[ "$(hp_nr_visible "$1")" -eq "$2" ]
+}
+
+# hp_write_fails FILE VALUE ERRNO-TEXT: the write fails with that error.
+hp_write_fails() {
+	local err
+	err=$( (echo "$2" >"$1") 2>&1) && { hp_log "'$2' > $1 succeeded"; return 1; }
+	echo "$err" | grep -q "$3" && return 0
+	hp_log "'$2' > $1: '$err', expected '$3'"
+	return 1
+}
+
 hp_stat() {
 	awk -v k="$3" '$1 == k { print $2 }' "$(hp_ns_dir "$1" "$2")/hotplug/stats"
 }

@@ -1,0 +1,152 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Batch attach/detach of 256 namespaces (sharing 4 null_blk devices) on a
+# subsystem the host reaches through loop and tcp: the host ends with
+# exactly the expected namespaces, each controller gets one AEN per batch,
+# and a batch does not cost one RCU grace period per namespace as 256
+# single "enable" writes do (counted with the rcu_grace_period tracepoint
+# when the kernel has it, else timed).  Bad NSID lists are refused and
+# change nothing; a batch that fails part-way says which NSIDs changed.
+. "$(dirname "$0")/lib.sh"
+
+NR=256
+INST=$TRACEFS/instances/nvmet_hp_batch
+hp_require_root
+cleanup() {
+	[ -d "$INST" ] && { echo 0 >"$INST/tracing_on"; rmdir "$INST"; }
+	hp_cleanup
+}
+trap cleanup EXIT
+ktap_print_header
+ktap_set_plan 19
+
+hp_start || ktap_exit_fail_msg "cannot load modules"
+hp_dmesg_mark start
+
+for i in 1 2 3 4; do
+	devs[i]=$(hp_nullb_create hpbt$i 16) || ktap_exit_fail_msg "null_blk $i"
+done
+hp_setup_two_ctrls batch || ktap_exit_fail_msg "target set-up"
+for i in $(seq 1 $NR); do
+	hp_ns_create "$HP_NQN" "$i" "${devs[$(((i - 1) % 4 + 1))]}" ||
+		ktap_exit_fail_msg "nsid $i"
+done
+hp_connect_both "$HP_NQN" || ktap_exit_fail_msg "connect"
+hp_wait "$NR namespaces on both controllers" hp_every_ctrl_has_nr "$HP_NQN" $NR ||
+	ktap_exit_fail_msg "the host does not see $NR namespaces"
+shp=$(hp_subsys_hp_dir "$HP_NQN")
+nss=$CFS/subsystems/$HP_NQN/namespaces
+
+# Grace periods that end while CMD runs, or "" without the tracepoint.
+mountpoint -q $TRACEFS || mount -t tracefs nodev $TRACEFS
+if [ -d $TRACEFS/events/rcu/rcu_grace_period ] && mkdir "$INST" 2>/dev/null; then
+	echo 1 >"$INST/events/rcu/rcu_grace_period/enable"
+fi
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# measure CMD...: sets RC, GPS (grace periods, "" if unknown) and MS.
+measure() {
+	local t0
+	if [ -d "$INST" ]; then
+		echo 0 >"$INST/tracing_on"
+		echo >"$INST/trace"
+		echo 1 >"$INST/tracing_on"
+	fi
+	t0=$(now_ms)
+	"$@"
+	RC=$?
+	MS=$(($(now_ms) - t0))
+	GPS=""
+	if [ -d "$INST" ]; then
+		echo 0 >"$INST/tracing_on"
+		GPS=$(grep -cE 'rcu_grace_period: rcu_(preempt|sched) [0-9-]+ end$' "$INST/trace")
+	fi
+}
+all_enable() { local i; for i in $(seq 1 $NR); do echo "$1" >"$nss/$i/enable" || return 1; done; }
+sum_aens() { cat "$nss"/*/hotplug/stats | awk '$1 == "aens_sent" { n += $2 } END { print n }'; }
+
+# 1. One by one, as stock nvmet would do it.
+measure all_enable 0
+single_gps=$GPS single_ms=$MS
+hp_wait "none left" hp_every_ctrl_has_nr "$HP_NQN" 0
+all_enable 1
+hp_check "$NR single disables and enables reach the host" \
+	hp_wait "$NR back" hp_every_ctrl_has_nr "$HP_NQN" $NR
+
+# 2. The same as two batches.
+aens0=$(sum_aens)
+measure eval 'echo 1-$NR >"$shp/detach"'
+batch_gps=$GPS batch_ms=$MS
+hp_check "batch detach of 1-$NR succeeds" [ $RC -eq 0 ]
+hp_check "the host has no namespace left on either controller" \
+	hp_wait "none left" hp_every_ctrl_has_nr "$HP_NQN" 0
+hp_check "last_batch reports all $NR changed, none failed" \
+	eval 'grep -qx "changed 1-$NR" "$shp/last_batch" &&
+	      grep -qx "failed -" "$shp/last_batch" &&
+	      grep -qx "result 0" "$shp/last_batch"'
+# 2 unless a controller had not read the log of the last single enable
+# yet (then its AEN is masked): never one per namespace.
+aens=$(($(sum_aens) - aens0))
+hp_log "AENs queued for the batch detach: $aens"
+hp_check "at most one AEN per controller for the whole batch" \
+	eval '[ "$aens" -ge 1 ] && [ "$aens" -le 2 ]'
+echo 1-$NR >"$shp/attach"
+hp_check "batch attach of 1-$NR succeeds" [ $? -eq 0 ]
+expect=$(seq 1 $NR)
+hp_check "the host ends with exactly nsids 1-$NR on both controllers" \
+	eval 'hp_wait "$NR back" hp_every_ctrl_has_nr "$HP_NQN" $NR &&
+	      [ "$(hp_visible_nsids "$HP_NQN")" = "$expect" ]'
+
+hp_log "$NR single disables: ${single_ms} ms, ${single_gps:-?} grace periods"
+hp_log "batch detach of $NR: ${batch_ms} ms, ${batch_gps:-?} grace periods"
+if [ -n "$batch_gps" ] && [ -n "$single_gps" ]; then
+	hp_check "the batch is not one grace period per namespace" \
+		[ $((batch_gps * 4)) -lt "$single_gps" ]
+else
+	hp_check "the batch is not one grace period per namespace (timed)" \
+		[ $((batch_ms * 4)) -lt "$single_ms" ]
+fi
+
+# 3. Bad lists: refused, logged, nothing changes.
+snapshot() { cat "$nss"/*/enable "$shp/last_batch" | md5sum; }
+# reject FILE VALUE DMESG-REGEX
+reject() {
+	local before n
+	before=$(snapshot)
+	n=$(dmesg | wc -l)
+	hp_write_fails "$1" "$2" "Invalid argument" || return 1
+	dmesg | tail -n +"$((n + 1))" | grep -Eq "$3" ||
+		{ hp_log "no pr_err matching '$3' for '$2'"; return 1; }
+	[ "$before" = "$(snapshot)" ] || { hp_log "state changed by '$2'"; return 1; }
+}
+hp_check "reversed range 5-1 is refused" \
+	reject "$shp/detach" 5-1 "bad NSID range 5-1"
+hp_check "nsid 0 is refused" reject "$shp/detach" 0 "bad NSID range 0-0"
+hp_check "1-99999999 is refused" \
+	reject "$shp/detach" 1-99999999 "more than 1024 namespaces"
+hp_check "4294967295 (above the largest NSID) is refused" \
+	reject "$shp/attach" 4294967295 "bad NSID range"
+hp_check "a nonexistent nsid is refused" \
+	reject "$shp/detach" 1-3,300 "nsid 300 does not exist"
+hp_check "duplicates 3,3 are refused" \
+	reject "$shp/detach" 3,3 "NSID 3 is listed twice"
+hp_check "garbage is refused" reject "$shp/attach" "1-x" 'bad NSID list item'
+hp_check "an empty item is refused" reject "$shp/attach" "1,,2" 'bad NSID list item'
+
+# 4. Part-way failure: nsid 257's device is missing.
+hp_ns_create "$HP_NQN" 257 /dev/nvmet-hotplug-no-such-device 0 ||
+	ktap_exit_fail_msg "nsid 257"
+hp_ns_create "$HP_NQN" 258 "${devs[1]}" 0 || ktap_exit_fail_msg "nsid 258"
+echo 250-256 >"$shp/detach" || ktap_exit_fail_msg "detach 250-256"
+n=$(dmesg | wc -l)
+hp_check "an attach batch with a missing device fails and says what changed" \
+	eval '! (echo 250-258 >"$shp/attach") 2>/dev/null &&
+	      grep -qx "changed 250-256,258" "$shp/last_batch" &&
+	      grep -qx "failed 257" "$shp/last_batch" &&
+	      [ "$(hp_state "$HP_NQN" 257)" = failed ] &&
+	      dmesg | tail -n +"$((n + 1))" | grep -q "batch attach on .* failed .*changed 250-256,258 .*failed 257"'
+expect=$( (seq 1 256; echo 258) | sort -n)
+hp_check "the host sees the namespaces that changed and not nsid 257" \
+	eval 'hp_wait "257 namespaces" hp_every_ctrl_has_nr "$HP_NQN" 257 &&
+	      [ "$(hp_visible_nsids "$HP_NQN")" = "$expect" ]'
+hp_check "dmesg clean" hp_dmesg_clean
+ktap_finished

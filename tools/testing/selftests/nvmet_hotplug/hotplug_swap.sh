@@ -1,0 +1,153 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Hot-swap of the backing device.  keep_identity=1 under a verifying read
+# load through the multipath host (loop + tcp): the host keeps its block
+# device, the load sees no error, each controller gets exactly one AEN.
+# keep_identity=0: the host drops the namespace and adds it back with the
+# new UUID.  Bad swaps (missing path, other logical block size, empty) and
+# backend_watch on a file-backed namespace are refused and change nothing.
+. "$(dirname "$0")/lib.sh"
+
+hp_require_root
+cleanup() {
+	hp_trace_aen_stop 2>/dev/null
+	hp_cleanup
+	umount "$work/tmpfs" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+work=$(mktemp -d)
+ktap_print_header
+ktap_set_plan 13
+
+hp_start || ktap_exit_fail_msg "cannot load modules"
+hp_dmesg_mark start
+
+dev_a=$(hp_nullb_create hpswa 32) || ktap_exit_fail_msg "null_blk a"
+dev_b=$(hp_nullb_create hpswb 48) || ktap_exit_fail_msg "null_blk b"
+dev_c=$(hp_nullb_create hpswc 32 blocksize=4096) || ktap_exit_fail_msg "null_blk c"
+hp_setup_live swap "$dev_a"
+ns=$(hp_ns_dir "$HP_NQN" 1)
+host=$(hp_disk "$HP_NQN" 1)
+disk=${host#/dev/}
+ino=$(stat -Lc %i "/sys/block/$disk")
+
+# Known data on a, copied to b: the swap moves the namespace to identical
+# content, so a verifying read load must see no difference and no error.
+# b is larger: the size change must reach the host.
+job=(--name=swapload --filename="$host" --rw=write --bs=64k --size=8M
+     --direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c
+     --output-format=json)
+(cd "$work" && fio "${job[@]}" --do_verify=0 --output="$work/write.json") ||
+	ktap_exit_fail_msg "writing the data"
+dd if="$dev_a" of="$dev_b" bs=1M count=8 iflag=direct oflag=direct status=none ||
+	ktap_exit_fail_msg "copying a to b"
+
+# Verifying reads in a loop until told to stop; counts runs and failures.
+echo 0 >"$work/runs"
+echo 0 >"$work/fails"
+(
+	while [ ! -e "$work/stop" ]; do
+		if (cd "$work" && fio "${job[@]}" --verify_only \
+			--output="$work/verify.json"); then
+			echo $(($(cat "$work/runs") + 1)) >"$work/runs"
+		else
+			echo $(($(cat "$work/fails") + 1)) >"$work/fails"
+			cp "$work/verify.json" "$work/failed.json"
+		fi
+	done
+) &
+HP_BG_PIDS+=($!)
+loop=$!
+hp_wait "first verify run" eval '[ "$(cat "$work/runs")" -ge 1 ]'
+
+# 1. keep_identity=1: quiesce, switch, resume, one AEN.
+echo 1 >"$ns/hotplug/keep_identity"
+aens0=$(hp_stat "$HP_NQN" 1 aens_sent)
+hp_trace_aen_start
+hp_check "swap keeping the identity succeeds under load" \
+	eval 'echo "$dev_b" >"$ns/hotplug/swap"'
+runs0=$(cat "$work/runs")
+hp_check "the namespace is live on the new device, one swap counted" \
+	eval '[ "$(hp_state "$HP_NQN" 1)" = live ] &&
+	      [ "$(cat "$ns/device_path")" = "$dev_b" ] &&
+	      [ "$(hp_stat "$HP_NQN" 1 swaps)" -eq 1 ]'
+hp_wait "two more verify runs" eval '[ "$(cat "$work/runs")" -ge $((runs0 + 2)) ]'
+touch "$work/stop"
+hp_wait "verify loop ends" eval "! hp_running $loop"
+hp_log "verify runs: $(cat "$work/runs"), failures: $(cat "$work/fails")"
+[ -e "$work/failed.json" ] && head -n 40 "$work/failed.json" | sed 's/^/#   /'
+hp_check "the verifying load saw no error across the swap" \
+	eval '[ "$(cat "$work/fails")" -eq 0 ] && [ "$(cat "$work/runs")" -ge 3 ]'
+hp_check "the host kept its block device (same name, same sysfs node)" \
+	eval '[ "$(hp_disk "$HP_NQN" 1)" = "$host" ] &&
+	      [ "$(stat -Lc %i "/sys/block/$disk")" = "$ino" ]'
+ok=1
+for c in $(hp_ctrls "$HP_NQN"); do
+	n=$(grep 'nvme_async_event:' $TRACEFS/trace | grep -c " $c: NVME_AEN=0x040002")
+	hp_log "$c: $n Namespace Attribute Changed AEN(s)"
+	[ "$n" -eq 1 ] || ok=0
+done
+aens=$(($(hp_stat "$HP_NQN" 1 aens_sent) - aens0))
+hp_log "AENs queued by the target for the swap: $aens"
+hp_check "exactly one AEN per controller" \
+	eval '[ $ok = 1 ] && [ "$aens" -eq "$(hp_ctrls "$HP_NQN" | wc -l)" ]'
+hp_trace_aen_stop
+size_is_48m() { [ "$(blockdev --getsize64 "$host")" -eq $((48 << 20)) ]; }
+hp_check "the size change is logged and reaches the host" \
+	eval 'hp_dmesg_has "nsid 1: size changed from 33554432 to 50331648 bytes" &&
+	      hp_wait "new size on the host" size_is_48m'
+
+# 2. keep_identity=0: the host removes the namespace and adds the new one.
+echo 0 >"$ns/hotplug/keep_identity"
+uuid0=$(cat "$ns/device_uuid")
+hp_check "swap with a new identity succeeds and changes the UUID" \
+	eval 'echo "$dev_a" >"$ns/hotplug/swap" &&
+	      [ "$(cat "$ns/device_uuid")" != "$uuid0" ] &&
+	      [ "$(hp_stat "$HP_NQN" 1 swaps)" -eq 2 ]'
+uuid1=$(cat "$ns/device_uuid")
+host_uuid_is_new() {
+	local d
+	d=$(hp_disk "$HP_NQN" 1) || return 1
+	[ "$(cat "/sys/block/${d#/dev/}/uuid")" = "$uuid1" ] &&
+		hp_ns_visible_all "$HP_NQN" 1 2
+}
+hp_check "the host re-added nsid 1 with the new UUID on both controllers" \
+	hp_wait "new UUID on the host" host_uuid_is_new
+
+# 3. Refused swaps change nothing.
+snapshot() {
+	cat "$ns/hotplug/state" "$ns/device_path" "$ns/device_uuid" \
+		"$ns/hotplug/stats"
+}
+# reject VALUE ERRNO-TEXT DMESG-REGEX
+reject() {
+	local before n
+	before=$(snapshot)
+	n=$(dmesg | wc -l)
+	hp_write_fails "$ns/hotplug/swap" "$1" "$2" || return 1
+	dmesg | tail -n +"$((n + 1))" | grep -Eq "$3" ||
+		{ hp_log "no pr_err matching '$3'"; return 1; }
+	[ "$before" = "$(snapshot)" ] || { hp_log "state changed"; return 1; }
+}
+hp_check "swap to a missing path is refused" \
+	reject /dev/nvmet-hotplug-no-such-device "No such file" "cannot swap to"
+hp_check "swap to a device of another logical block size is refused" \
+	reject "$dev_c" "Invalid argument" "logical block size 4096"
+hp_check "swap to an empty path is refused" \
+	reject "" "Invalid argument" "swap needs the path"
+
+# backend_watch needs a block device: a file-backed namespace refuses it.
+mkdir -p "$work/tmpfs" && mount -t tmpfs none "$work/tmpfs" &&
+	truncate -s 16M "$work/tmpfs/file" ||
+	ktap_exit_fail_msg "tmpfs file"
+hp_ns_create "$HP_NQN" 2 "$work/tmpfs/file" || ktap_exit_fail_msg "nsid 2"
+ns2=$(hp_ns_dir "$HP_NQN" 2)
+n=$(dmesg | wc -l)
+hp_check "backend_watch on a file-backed namespace is refused" \
+	eval 'hp_write_fails "$ns2/hotplug/backend_watch" 1 "Invalid argument" &&
+	      [ "$(cat "$ns2/hotplug/backend_watch")" = 0 ] &&
+	      [ "$(hp_state "$HP_NQN" 2)" = live ] &&
+	      dmesg | tail -n +"$((n + 1))" | grep -q "backend_watch needs a block device"'
+hp_check "dmesg clean" hp_dmesg_clean
+ktap_finished
