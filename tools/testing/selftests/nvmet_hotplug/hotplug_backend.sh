@@ -90,7 +90,7 @@ hp_wait "backend-lost again" state_is backend-lost
 hp_wait "nsid 2 backend-lost" state_is backend-lost 2
 hp_wait "nsid 1 gone again" hp_ns_gone_all "$HP_NQN" 1
 power 1
-hp_wait "/dev/hpbk back" blockdev --getsz /dev/hpbk >/dev/null
+hp_wait "/dev/hpbk back" eval "blockdev --getsz /dev/hpbk >/dev/null 2>&1"
 power hpbk2 1
 hp_wait "nsid 2 re-attached" state_is live 2
 hp_check "without auto_reattach the namespace stays backend-lost" \
