@@ -7,7 +7,7 @@
 hp_require_root
 trap hp_cleanup EXIT
 ktap_print_header
-ktap_set_plan 18
+ktap_set_plan 23
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
@@ -50,6 +50,14 @@ for v in maybe failx 1 ""; do
 		expect_reject "$hp/on_timeout" "$v" "Invalid argument" \
 		"on_timeout must be"
 done
+for f in backend_watch auto_reattach keep_identity; do
+	hp_check "$f rejects 'maybe'" \
+		expect_reject "$hp/$f" maybe "Invalid argument" "$f must be 0 or 1"
+done
+hp_check "swap is write-only" eval '! cat "$hp/swap" 2>/dev/null'
+hp_check "swap on a detached namespace is refused" \
+	eval 'hp_write_fails "$(hp_ns_dir "$HP_NQN" 2)/hotplug/swap" "$dev" "Device or resource busy" &&
+	      dmesg | tail -n 20 | grep -q "swap needs a live namespace"'
 for f in state inflight stats; do
 	hp_check "$f is read-only" \
 		eval "! (echo 1 >'$hp/$f') 2>/dev/null && [ \"\$(head -n1 '$hp/state')\" = live ]"
