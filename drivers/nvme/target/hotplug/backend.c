@@ -50,6 +50,8 @@ static void nvmet_hp_mark_dead(struct block_device *bdev, bool surprise)
 
 	lockdep_assert_held(&bdev->bd_holder_lock);
 
+	/* our claim is held: @hp->watch_gen is that of this claim */
+	WRITE_ONCE(hp->lost_gen, READ_ONCE(hp->watch_gen));
 	pr_info("nsid %u: backing device %pg is going away%s\n", hp->ns->nsid,
 		bdev, surprise ? " (surprise removal)" : "");
 	queue_work(nvmet_hp_wq, &hp->lost_work);
@@ -106,6 +108,8 @@ int nvmet_hp_watch_open(struct nvmet_hp_ns *hp)
 		return -EINVAL;
 	}
 
+	/* before the claim exists, so that its ->mark_dead sees the new one */
+	WRITE_ONCE(hp->watch_gen, hp->watch_gen + 1);
 	file = bdev_file_open_by_dev(ns->bdev->bd_dev, BLK_OPEN_READ, hp,
 				     &nvmet_hp_holder_ops);
 	if (IS_ERR(file)) {
@@ -209,12 +213,6 @@ void nvmet_hp_set_auto_reattach(struct nvmet_hp_ns *hp, bool reattach)
 		nvmet_hp_reattach_kick();
 }
 
-static bool nvmet_hp_bdev_dead(struct block_device *bdev)
-{
-	return !disk_live(bdev->bd_disk) ||
-		test_bit(GD_DEAD, &bdev->bd_disk->state);
-}
-
 /**
  * nvmet_hp_lost_work() - hot-remove a namespace whose backend went away
  * @work: the namespace's lost_work
@@ -223,8 +221,9 @@ static bool nvmet_hp_bdev_dead(struct block_device *bdev)
  * leaves it in state backend-lost.  The commands in flight on a dead disk
  * complete with errors soon, and the namespace cannot stay live on it
  * whatever the policy says, so the bound only decides when to complain.
- * A stale event (the namespace was detached or swapped to another device
- * since) is ignored.
+ * A stale event (the namespace was detached, or swapped to another
+ * device, since) is ignored.  A media change (nbd disconnect, loop) also
+ * counts as a loss: the data behind the namespace is not what it was.
  */
 void nvmet_hp_lost_work(struct work_struct *work)
 {
@@ -237,8 +236,8 @@ void nvmet_hp_lost_work(struct work_struct *work)
 	ktime_t start;
 
 	mutex_lock(&hp->lock);
-	if (!ns->enabled || !ns->bdev || !nvmet_hp_bdev_dead(ns->bdev) ||
-	    READ_ONCE(hp->state) != NVMET_HP_LIVE)
+	if (!hp->watch_file || READ_ONCE(hp->lost_gen) != hp->watch_gen ||
+	    !ns->enabled || READ_ONCE(hp->state) != NVMET_HP_LIVE)
 		goto out_unlock;
 
 	start = ktime_get();

@@ -93,6 +93,10 @@ struct nvmet_hp_stats {
  *	@lock)
  * @watch_file: exclusive claim on the backing device whose holder ops
  *	report its removal, NULL when not watching (under @lock)
+ * @watch_gen: counts the claims taken, bumped under @lock before each
+ * @lost_gen: @watch_gen of the claim whose device went away, written by
+ *	->mark_dead while that claim is held, so that the loss work can
+ *	tell a stale event (the claim was dropped or replaced since)
  * @lost_blksize_shift: logical block size of the lost backend, which the
  *	returning one must match (under @lock)
  * @lost_work: hot-remove after the backing device went away
@@ -112,6 +116,8 @@ struct nvmet_hp_ns {
 	bool				auto_reattach;
 	bool				keep_identity;
 	struct file			*watch_file;
+	u32				watch_gen;
+	u32				lost_gen;
 	u8				lost_blksize_shift;
 	struct work_struct		lost_work;
 	struct nvmet_hp_stats		stats;
