@@ -18,6 +18,9 @@ CFS=/sys/kernel/config/nvmet
 NULLB_CFS=/sys/kernel/config/nullb
 HOSTNQN=nqn.2014-08.org.nvmexpress:uuid:6d1b0a4e-7f35-4c49-9d2f-0a9c3e3c1a01
 HOSTID=6d1b0a4e-7f35-4c49-9d2f-0a9c3e3c1a01
+# A second host identity, for an observer controller on the same subsystem.
+HOSTNQN2=nqn.2014-08.org.nvmexpress:uuid:6d1b0a4e-7f35-4c49-9d2f-0a9c3e3c1a02
+HOSTID2=6d1b0a4e-7f35-4c49-9d2f-0a9c3e3c1a02
 NQN_PREFIX=nqn.2026-11.io.nvmet-hotplug:test
 TCP_ADDR=127.0.0.1
 TCP_PORT=4420
@@ -135,17 +138,37 @@ hp_port_link() {
 	ln -s "$CFS/subsystems/$2" "$CFS/ports/$1/subsystems/$2"
 }
 
-# hp_connect NQN TRTYPE: connect the host, print the controller name.
+# hp_connect NQN TRTYPE: connect the host with nvme-cli, print the
+# controller name.  nvme-cli 2.3 may exit non-zero after a successful
+# connect: the controller name it prints is what counts.
 hp_connect() {
-	local nqn=$1 trtype=$2 out
+	local nqn=$1 trtype=$2 out dev
+	local opts=(-n "$nqn" --hostnqn="$HOSTNQN" --hostid="$HOSTID" -o json)
 	if [ "$trtype" = tcp ]; then
-		out=$(nvme connect -t tcp -a "$TCP_ADDR" -s "$TCP_PORT" -n "$nqn" \
-			--hostnqn="$HOSTNQN" --hostid="$HOSTID" -o json 2>&1)
+		out=$(nvme connect -t tcp -a "$TCP_ADDR" -s "$TCP_PORT" \
+			"${opts[@]}" 2>&1)
 	else
-		out=$(nvme connect -t loop -n "$nqn" --hostnqn="$HOSTNQN" \
-			--hostid="$HOSTID" -o json 2>&1)
-	fi || { hp_log "connect $trtype failed: $out"; return 1; }
-	echo "$out" | sed -n 's/.*"device" *: *"\(nvme[0-9]*\)".*/\1/p'
+		out=$(nvme connect -t loop "${opts[@]}" 2>&1)
+	fi
+	dev=$(echo "$out" | sed -n 's/.*"device" *: *"\(nvme[0-9]*\)".*/\1/p')
+	[ -n "$dev" ] && [ -e "/sys/class/nvme/$dev" ] ||
+		{ hp_log "connect $trtype failed: $out" >&2; return 1; }
+	echo "$dev"
+}
+
+# hp_connect_observer NQN: a second host identity on the loop port, through
+# the kernel's /dev/nvme-fabrics (nvme-cli 2.3 refuses a second connection
+# to the same port even with another host NQN).  Prints the controller.
+hp_connect_observer() {
+	local line fd
+	exec {fd}<>/dev/nvme-fabrics || return 1
+	echo "transport=loop,nqn=$1,hostnqn=$HOSTNQN2,hostid=$HOSTID2" >&$fd &&
+		read -r line <&$fd
+	exec {fd}>&-
+	line=${line#instance=}
+	[ -n "$line" ] && [ -e "/sys/class/nvme/nvme${line%%,*}" ] ||
+		{ hp_log "observer connect failed" >&2; return 1; }
+	echo "nvme${line%%,*}"
 }
 
 # Controllers of the host connected to NQN.
