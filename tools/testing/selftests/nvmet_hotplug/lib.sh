@@ -62,9 +62,17 @@ hp_wait() {
 			hp_log "timed out after ${WAIT_TIMEOUT}s waiting for: $desc"
 			return 1
 		fi
-		sleep 0.2
+		hp_sleep 0.2
 	done
 	return 0
+}
+
+# hp_sleep SECONDS: sleep without starting a process (read on a pipe that
+# nobody writes to times out).
+HP_SLEEP_FD=
+hp_sleep() {
+	[ -n "$HP_SLEEP_FD" ] || exec {HP_SLEEP_FD}<> <(:)
+	read -rt "$1" -u "$HP_SLEEP_FD" || true
 }
 
 # null_blk device through configfs, memory backed so that data survives a
@@ -156,13 +164,14 @@ hp_connect() {
 	echo "$dev"
 }
 
-# hp_connect_observer NQN: a second host identity on the loop port, through
+# hp_connect_observer NQN [TRADDR]: a second host identity on a loop port
+# (the first one, or the one whose addr_traddr is TRADDR), through
 # the kernel's /dev/nvme-fabrics (nvme-cli 2.3 refuses a second connection
 # to the same port even with another host NQN).  Prints the controller.
 hp_connect_observer() {
 	local line fd
 	exec {fd}<>/dev/nvme-fabrics || return 1
-	echo "transport=loop,nqn=$1,hostnqn=$HOSTNQN2,hostid=$HOSTID2" >&$fd &&
+	echo "transport=loop,${2:+traddr=$2,}nqn=$1,hostnqn=$HOSTNQN2,hostid=$HOSTID2" >&$fd &&
 		read -r line <&$fd
 	exec {fd}>&-
 	line=${line#instance=}
@@ -171,12 +180,19 @@ hp_connect_observer() {
 	echo "nvme${line%%,*}"
 }
 
+# The polling helpers below use shell builtins only: under TCG every
+# process a poll starts costs tens of milliseconds.
+
+# hp_rd FILE: print the first line of FILE, without a subprocess when
+# called as HP_RD=... (sets HP_RD).
+hp_rd() { HP_RD=; read -r HP_RD 2>/dev/null <"$1"; }
+
 # Controllers of the host connected to NQN.
 hp_ctrls() {
 	local c
 	for c in /sys/class/nvme/nvme*; do
-		[ -e "$c/subsysnqn" ] || continue
-		[ "$(cat "$c/subsysnqn")" = "$1" ] && basename "$c"
+		hp_rd "$c/subsysnqn" || continue
+		[ "$HP_RD" = "$1" ] && echo "${c##*/}"
 	done
 }
 
@@ -184,44 +200,50 @@ hp_ctrls() {
 hp_ctrl_has_ns() {
 	local p
 	for p in /sys/class/nvme/"$1"/nvme*n*; do
-		[ -e "$p/nsid" ] || continue
-		[ "$(cat "$p/nsid")" = "$2" ] && return 0
+		hp_rd "$p/nsid" || continue
+		[ "$HP_RD" = "$2" ] && return 0
 	done
 	return 1
 }
 
-# hp_disk NQN NSID: the host's visible block device of the namespace.
-hp_disk() {
+# hp_disk_find NQN NSID: set HP_DISK to the host's visible block device of
+# the namespace; hp_disk prints it.
+hp_disk_find() {
 	local d
+	HP_DISK=
 	for d in /sys/block/nvme*n*; do
-		[ -e "$d/nsid" ] || continue
-		[ "$(cat "$d/hidden" 2>/dev/null)" = 1 ] && continue
-		[ "$(cat "$d/nsid")" = "$2" ] || continue
-		[ "$(cat "$d/device/subsysnqn" 2>/dev/null)" = "$1" ] || continue
-		echo "/dev/$(basename "$d")"
+		hp_rd "$d/hidden" && [ "$HP_RD" = 1 ] && continue
+		hp_rd "$d/nsid" && [ "$HP_RD" = "$2" ] || continue
+		hp_rd "$d/device/subsysnqn" && [ "$HP_RD" = "$1" ] || continue
+		HP_DISK=/dev/${d##*/}
 		return 0
 	done
 	return 1
 }
 
-# Every controller of NQN sees NSID, and so does the block layer.
+hp_disk() { hp_disk_find "$@" && echo "$HP_DISK"; }
+
+# Every controller of NQN (at least $3 of them) sees NSID, and so does the
+# block layer.
 hp_ns_visible_all() {
-	local nqn=$1 nsid=$2 c n=0 dev
-	for c in $(hp_ctrls "$nqn"); do
-		hp_ctrl_has_ns "$c" "$nsid" || return 1
+	local nqn=$1 nsid=$2 c n=0
+	for c in /sys/class/nvme/nvme*; do
+		hp_rd "$c/subsysnqn" && [ "$HP_RD" = "$nqn" ] || continue
+		hp_ctrl_has_ns "${c##*/}" "$nsid" || return 1
 		n=$((n + 1))
 	done
 	[ "$n" -ge "${3:-1}" ] || return 1
-	dev=$(hp_disk "$nqn" "$nsid") && [ -b "$dev" ]
+	hp_disk_find "$nqn" "$nsid" && [ -b "$HP_DISK" ]
 }
 
 # No controller of NQN sees NSID and no block device is left.
 hp_ns_gone_all() {
 	local nqn=$1 nsid=$2 c
-	for c in $(hp_ctrls "$nqn"); do
-		hp_ctrl_has_ns "$c" "$nsid" && return 1
+	for c in /sys/class/nvme/nvme*; do
+		hp_rd "$c/subsysnqn" && [ "$HP_RD" = "$nqn" ] || continue
+		hp_ctrl_has_ns "${c##*/}" "$nsid" && return 1
 	done
-	! hp_disk "$nqn" "$nsid" >/dev/null
+	! hp_disk_find "$nqn" "$nsid"
 }
 
 hp_state() { head -n 1 "$(hp_ns_dir "$1" "$2")/hotplug/state"; }
@@ -361,7 +383,13 @@ hp_connect_both() {
 	hp_wait "two controllers on $1" hp_nr_ctrls_is "$1" 2
 }
 
-hp_nr_ctrls_is() { [ "$(hp_ctrls "$1" | wc -l)" -eq "$2" ]; }
+hp_nr_ctrls_is() {
+	local c n=0
+	for c in /sys/class/nvme/nvme*; do
+		hp_rd "$c/subsysnqn" && [ "$HP_RD" = "$1" ] && n=$((n + 1))
+	done
+	[ "$n" -eq "$2" ]
+}
 
 # hp_check DESC CMD...: one KTAP result.
 hp_check() {
