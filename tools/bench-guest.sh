@@ -640,6 +640,7 @@ slab_delta() {
 
 p6_path() {
 	local mode=$1 nqn nss i devs=() s0 s1
+	[ -r /proc/slabinfo ] || { echo "no /proc/slabinfo (CONFIG_SLUB_DEBUG)"; return 1; }
 	bench_modules "$mode" || return 1
 	for i in 1 2 3 4; do
 		devs[i]=$(hp_nullb_create "hpb6$i" 16 memory_backed=0) || return 1
