@@ -32,7 +32,7 @@
 #
 # Knobs (environment): CYCLES (50), VIS_CYCLES (15), MASS_NR (256),
 # IO_RUNS (5), IO_RUNTIME (10 s), MEM_NR (512), DELAY_MS (50), QUIESCE_MS
-# (2000), P1_BUDGET (360 s per path for phase 1; it stops early, with
+# (2000), P1_BUDGET (300 s per path for phase 1; it stops early, with
 # fewer cycles, rather than overrun).
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-300}
 . "$(dirname "$0")/testing/selftests/nvmet_hotplug/lib.sh"
@@ -54,7 +54,7 @@ DELAY_MS=${DELAY_MS:-50}
 # The module's bound on that drain (hotplug/quiesce_timeout_ms, with
 # on_timeout = fail): phase 1's p99 is compared with it.
 QUIESCE_MS=${QUIESCE_MS:-2000}
-P1_BUDGET=${P1_BUDGET:-360}
+P1_BUDGET=${P1_BUDGET:-300}
 # Host-side in-flight requests that count as "under load" in phase 1.
 LOAD_INFLIGHT=${LOAD_INFLIGHT:-8}
 # Interval of the polls of the host's view (no fork per poll).
