@@ -7,7 +7,8 @@
 #                        first run), or against KDIR=/KSRC= when given
 #   make check           build, style checks, and the kselftest suite in a VM
 #   make demo            hot-remove and hot-add under fio load, in a VM
-#   make bench           hot-remove latency, nvmet-hotplug vs stock nvmet
+#   make bench           nvmet-hotplug vs stock nvmet on a non-debug kernel
+#                        (BENCH_OUT=file.json, default results/bench/)
 #   make style           checkpatch --strict, sparse, kernel-doc
 #   make install         install the modules into the running kernel (KDIR)
 #   make clean
@@ -27,13 +28,13 @@ check:
 demo:
 	@tools/in-vm.sh demo tools/demo-guest.sh
 
-# Hot-remove latency under load, nvmet-hotplug vs stock nvmet in one boot.
-# It runs on the kernel of the test suite for now; KCONFIG=<fragment>
-# selects another one (e.g. without the debug options).
-CYCLES ?= 20
+# nvmet-hotplug vs stock nvmet in one boot of a non-debug VM kernel (the
+# selftests' fragment, then tools/bench.config): one table, and JSON in
+# BENCH_OUT with a CSV next to it.  The guest's knobs (CYCLES=, ...) are
+# passed on, see tools/bench-guest.sh.
+BENCH_OUT ?= results/bench/bench.json
 bench:
-	@tools/in-vm.sh bench CYCLES=$(CYCLES) tools/bench-guest.sh \
-		$(CURDIR)/results/bench/latency.csv
+	@BENCH_OUT=$(BENCH_OUT) tools/bench.sh
 
 style:
 	@b=$$(tools/build.sh | tail -n 1) && tools/style.sh $$b

@@ -5,16 +5,24 @@
 #   KDIR=<kernel build dir> [KSRC=<kernel source>] tools/build.sh [make args]
 #
 # Without KDIR, sets up the machine and builds (or reuses) the debug VM
-# kernel of the selftests.  KSRC defaults to KDIR and must contain
-# drivers/nvme/target (a distro's headers package does not: point KSRC at
-# the matching source tree).  Prints the build directory on the last line.
+# kernel of the selftests, or the kernel of the config fragments listed in
+# KCONFIG (make bench: KCONFIG="tools/testing/selftests/nvmet_hotplug/config
+# tools/bench.config"); the modules' build directory is named after the
+# kernel's build directory, so each kernel has its own.  KSRC defaults to
+# KDIR and must contain drivers/nvme/target (a distro's headers package
+# does not: point KSRC at the matching source tree).  Prints the build
+# directory on the last line.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 if [ -z "${KDIR:-}" ]; then
+	# KCONFIG: the config fragments of the VM kernel, separated by
+	# spaces, later ones overriding earlier ones (make bench: the
+	# selftests' fragment, then tools/bench.config).
+	read -ra frags <<<"${KCONFIG:-tools/testing/selftests/nvmet_hotplug/config}"
 	KSRC=$(tools/setup.sh | tail -n 1)
-	KDIR=$(tools/kernel.sh "$KSRC" ${KCONFIG:-tools/testing/selftests/nvmet_hotplug/config} | tail -n 1)
+	KDIR=$(tools/kernel.sh "$KSRC" "${frags[@]}" | tail -n 1)
 fi
 KSRC=${KSRC:-$KDIR}
 if [ ! -d "$KSRC/drivers/nvme/target" ]; then

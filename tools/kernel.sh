@@ -4,6 +4,8 @@
 #
 #   tools/kernel.sh KSRC FRAGMENT [EXTRA_FRAGMENT...]
 #
+# Later fragments override earlier ones (make bench adds tools/bench.config,
+# which switches the debugging options of the selftests' fragment off).
 # The build lives outside the repository, in
 # $NVMET_HP_CACHE/kbuild-<kernel version>-<hash of the fragments>, so that
 # later runs and CI on the same machine reuse it. Prints the build directory
@@ -36,11 +38,21 @@ echo "kernel: configuring $kver in $out" >&2
 cat "$@" >>"$out/.config"
 make -s -C "$ksrc" O="$out" olddefconfig 2>&1 | grep -v 'warning: override' >&2 || true
 # vng's merge may silently drop an option whose dependencies are missing:
-# make the fragment's =y/=m lines a hard requirement.
-for f in "$@"; do
-	grep -E '^CONFIG_[A-Z0-9_]+=[ym]' "$f" | while IFS= read -r l; do
-		grep -qx "$l" "$out/.config" || { echo "kernel: $l not set" >&2; exit 1; }
-	done
+# make the fragments' last word on every option a hard requirement (a
+# later fragment overrides an earlier one): =y/=m lines must be in the
+# .config as they are, options switched off ("=n", "is not set") must not
+# be =y/=m there.
+awk '/^CONFIG_[A-Za-z0-9_]+=/ { k = $0; sub(/=.*/, "", k); v[k] = $0 }
+     /^# CONFIG_[A-Za-z0-9_]+ is not set/ { v[$2] = $2 "=n" }
+     END { for (k in v) print v[k] }' "$@" | sort | while IFS= read -r l; do
+	case $l in
+	*=y | *=m)
+		grep -qx "$l" "$out/.config" ||
+			{ echo "kernel: $l not set" >&2; exit 1; } ;;
+	*=n)
+		! grep -qE "^${l%=n}=[ym]\$" "$out/.config" ||
+			{ echo "kernel: ${l%=n} is set, the fragments want it off" >&2; exit 1; } ;;
+	esac
 done
 start=$(date +%s)
 echo "kernel: building (takes 15-25 min on 2 cores)" >&2
