@@ -254,15 +254,24 @@ hp_subsys_hp_dir() { echo "$CFS/subsystems/$1/hotplug"; }
 # (multipath heads or single paths, not the hidden per-path devices),
 # one per line, ascending.
 hp_visible_nsids() {
-	local f d
-	for f in $(grep -lx 0 /sys/block/nvme*n*/hidden 2>/dev/null); do
-		d=${f%/hidden}
-		grep -qx "$1" "$d/device/subsysnqn" 2>/dev/null || continue
-		cat "$d/nsid" 2>/dev/null
+	local d
+	for d in /sys/block/nvme*n*; do
+		hp_rd "$d/hidden" && [ "$HP_RD" = 0 ] || continue
+		hp_rd "$d/device/subsysnqn" && [ "$HP_RD" = "$1" ] || continue
+		hp_rd "$d/nsid" && echo "$HP_RD"
 	done | sort -n
 }
 
-hp_nr_visible() { hp_visible_nsids "$1" | wc -l; }
+# hp_nr_visible NQN: sets HP_NR to the number of visible block devices.
+hp_nr_visible() {
+	local d
+	HP_NR=0
+	for d in /sys/block/nvme*n*; do
+		hp_rd "$d/hidden" && [ "$HP_RD" = 0 ] || continue
+		hp_rd "$d/device/subsysnqn" && [ "$HP_RD" = "$1" ] || continue
+		HP_NR=$((HP_NR + 1))
+	done
+}
 
 # hp_ctrl_nr_ns CTRL: namespaces the host controller CTRL has a path to.
 hp_ctrl_nr_ns() {
@@ -274,13 +283,20 @@ hp_ctrl_nr_ns() {
 }
 
 # hp_every_ctrl_has_nr NQN NR: every host controller of NQN has NR
-# namespaces and NR visible block devices exist.
+# namespaces and NR visible block devices exist (builtins only: it is
+# polled while the host adds or removes hundreds of namespaces).
 hp_every_ctrl_has_nr() {
-	local c
-	for c in $(hp_ctrls "$1"); do
-		[ "$(hp_ctrl_nr_ns "$c")" -eq "$2" ] || return 1
+	local c p n
+	for c in /sys/class/nvme/nvme*; do
+		hp_rd "$c/subsysnqn" && [ "$HP_RD" = "$1" ] || continue
+		n=0
+		for p in "$c"/nvme*n*; do
+			[ -e "$p/nsid" ] && n=$((n + 1))
+		done
+		[ "$n" -eq "$2" ] || return 1
 	done
-	[ "$(hp_nr_visible "$1")" -eq "$2" ]
+	hp_nr_visible "$1"
+	[ "$HP_NR" -eq "$2" ]
 }
 
 # hp_write_fails FILE VALUE ERRNO-TEXT: the write fails with that error.
