@@ -23,22 +23,7 @@ hp=$ns/hotplug
 snapshot() { cat "$hp/state" "$hp/quiesce_timeout_ms" "$hp/on_timeout" "$hp/stats"; }
 
 # expect_reject FILE VALUE ERRNO-TEXT DMESG-REGEX
-expect_reject() {
-	local before after err n
-	before=$(snapshot)
-	n=$(dmesg | wc -l)
-	err=$( (echo "$2" >"$1") 2>&1) && return 1
-	after=$(snapshot)
-	if ! echo "$err" | grep -q "$3"; then
-		hp_log "writing '$2' to $1: '$err', expected '$3'"
-		return 1
-	fi
-	if [ -n "$4" ] && ! dmesg | tail -n +"$((n + 1))" | grep -Eq "$4"; then
-		hp_log "no pr_err matching '$4' for '$2' > $1"
-		return 1
-	fi
-	[ "$before" = "$after" ] || { hp_log "state changed"; return 1; }
-}
+expect_reject() { hp_reject snapshot "$@"; }
 
 for v in abc 0 -1 3600001 99999999999 "1 2" ""; do
 	hp_check "quiesce_timeout_ms rejects '$v'" \

@@ -299,6 +299,22 @@ hp_every_ctrl_has_nr() {
 	[ "$HP_NR" -eq "$2" ]
 }
 
+# hp_reject SNAPSHOT-CMD FILE VALUE ERRNO-TEXT [DMESG-REGEX]: writing VALUE
+# to FILE fails with ERRNO-TEXT, the kernel explains it in a line matching
+# DMESG-REGEX, and what SNAPSHOT-CMD prints does not change.
+hp_reject() {
+	local snap=$1 before n
+	shift
+	before=$($snap)
+	n=$(dmesg | wc -l)
+	hp_write_fails "$1" "$2" "$3" || return 1
+	if [ -n "${4:-}" ] && ! dmesg | tail -n +"$((n + 1))" | grep -Eq "$4"; then
+		hp_log "no pr_err matching '$4' for '$2' > $1"
+		return 1
+	fi
+	[ "$before" = "$($snap)" ] || { hp_log "'$2' > $1 changed the state"; return 1; }
+}
+
 # hp_write_fails FILE VALUE ERRNO-TEXT: the write fails with that error.
 hp_write_fails() {
 	local err
