@@ -345,15 +345,18 @@ p1_path() {
 	return 0
 }
 
-p1() {
+# each_mode PHASE WHAT FN: FN stock, then FN module, cleaning up after each.
+each_mode() {
 	local mode bad=0
 	for mode in stock module; do
-		progress "phase 1: $mode: $CYCLES hot-removes under 16 x 1 MiB writes (dm-delay ${DELAY_MS} ms)"
-		p1_path "$mode" || { bad=1; echo "phase 1: $mode failed"; }
+		progress "phase $1: $mode: $2"
+		"$3" "$mode" || { bad=1; echo "phase $1: $mode failed"; }
 		hp_cleanup
 	done
 	return $bad
 }
+
+p1() { each_mode 1 "$CYCLES hot-removes under 16 x 1 MiB writes (dm-delay ${DELAY_MS} ms)" p1_path; }
 
 p1_results() {
 	local mode
@@ -542,15 +545,7 @@ p4_path() {
 	res "p4_${mode}_alone2_iops" "$iops"
 }
 
-p4() {
-	local mode bad=0
-	for mode in stock module; do
-		progress "phase 4: $mode: randread on A, B alone / hot-plugged in a loop / alone (${IO_RUNTIME} s each)"
-		p4_path "$mode" || { bad=1; echo "phase 4: $mode failed"; }
-		hp_cleanup
-	done
-	return $bad
-}
+p4() { each_mode 4 "randread on A, B alone / hot-plugged in a loop / alone (${IO_RUNTIME} s each)" p4_path; }
 
 p4_results() {
 	local mode a1 a2 l
@@ -670,15 +665,7 @@ p6_path() {
 	slab_delta p6_adds "$s0" "$s1" adds.0 adds.1
 }
 
-p6() {
-	local mode bad=0
-	for mode in stock module; do
-		progress "phase 6: $mode: slab before and after $MEM_NR namespaces"
-		p6_path "$mode" || { bad=1; echo "phase 6: $mode failed"; }
-		hp_cleanup
-	done
-	return $bad
-}
+p6() { each_mode 6 "slab before and after $MEM_NR namespaces" p6_path; }
 
 # ---------------------------------------------------------------------
 
