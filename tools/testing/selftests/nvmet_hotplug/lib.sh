@@ -391,8 +391,12 @@ hp_cleanup() {
 		rmdir "$d"
 	done
 	for d in /dev/mapper/hp*; do
-		[ -e "$d" ] && dmsetup --noudevsync remove "$(basename "$d")"
+		[ -e "$d" ] || continue
+		dmsetup info "${d##*/}" >/dev/null 2>&1 &&
+			dmsetup --noudevsync remove "${d##*/}"
 	done
+	# without udev nobody removes the nodes of removed dm devices
+	dmsetup mknodes >/dev/null 2>&1
 	for d in "$NULLB_CFS"/hp*; do
 		[ -d "$d" ] && hp_nullb_remove "$(basename "$d")"
 	done
