@@ -250,6 +250,7 @@ void nvmet_hp_lost_work(struct work_struct *work)
 			ns->nsid, nvmet_hp_ns_inflight(hp));
 
 	hp->lost_blksize_shift = ns->blksize_shift;
+	snprintf(hp->lost_name, sizeof(hp->lost_name), "%pg", ns->bdev);
 	snprintf(reason, sizeof(reason), "backend %s went away",
 		 ns->device_path);
 	nvmet_hp_finish_detach(hp, start, NVMET_HP_BACKEND_LOST, reason);
@@ -265,50 +266,65 @@ out_unlock:
 }
 
 /*
- * Attach a backend-lost namespace again if its device path names a live
- * disk with the same logical block size.  Same NSID, UUID and NGUID.
+ * Attach a backend-lost namespace again once a disk with the kernel name
+ * of the lost one (the device its device_path named) and the same logical
+ * block size is there.  Same NSID, UUID and NGUID.  The disk is found and
+ * opened by number and handed to nvmet: a worker cannot resolve
+ * device_path, kernel threads look paths up in the initial mount
+ * namespace.
  *
  * Return: 0 if done or nothing to do, -EAGAIN to try again later.
  */
 static int nvmet_hp_ns_reattach(struct nvmet_hp_ns *hp)
 {
+	const struct class *cls = READ_ONCE(nvmet_hp_block_intf.class);
 	struct nvmet_ns *ns = hp->ns;
-	struct block_device *bdev;
+	struct device *dev;
 	struct file *file;
-	char *path = NULL;
 	unsigned int shift;
 	dev_t devt;
 	int ret = 0;
 
 	mutex_lock(&hp->lock);
 	if (READ_ONCE(hp->state) != NVMET_HP_BACKEND_LOST ||
-	    !READ_ONCE(hp->auto_reattach) || ns->enabled)
+	    !READ_ONCE(hp->auto_reattach) || ns->enabled || !cls)
 		goto out_unlock;
 
-	mutex_lock(&ns->subsys->lock);
-	if (ns->device_path)
-		path = kstrdup(ns->device_path, GFP_KERNEL);
-	mutex_unlock(&ns->subsys->lock);
-	if (!path || lookup_bdev(path, &devt))
+	dev = class_find_device_by_name(cls, hp->lost_name);
+	if (!dev)
 		goto out_unlock;	/* not there: wait for the next disk */
+	devt = dev->devt;
+	put_device(dev);
 
 	/* the disk may be visible before it can be opened: retry */
-	file = bdev_file_open_by_dev(devt, BLK_OPEN_READ, NULL, NULL);
+	file = bdev_file_open_by_dev(devt, BLK_OPEN_READ | BLK_OPEN_WRITE,
+				     NULL, NULL);
 	if (IS_ERR(file)) {
 		ret = -EAGAIN;
 		goto out_unlock;
 	}
-	bdev = file_bdev(file);
-	shift = blksize_bits(bdev_logical_block_size(bdev));
-	fput(file);
+	shift = blksize_bits(bdev_logical_block_size(file_bdev(file)));
 	if (shift != hp->lost_blksize_shift) {
 		pr_err("nsid %u: %s is back with a logical block size of %u instead of %u, not re-attaching it\n",
-		       ns->nsid, path, 1U << shift,
+		       ns->nsid, hp->lost_name, 1U << shift,
 		       1U << hp->lost_blksize_shift);
+		fput(file);
 		goto out_unlock;
 	}
 
-	if (__nvmet_hp_ns_attach(hp, NVMET_HP_BACKEND_LOST)) {
+	/* nvmet takes the file over, and drops it if the attach fails */
+	mutex_lock(&ns->subsys->lock);
+	ns->bdev_file = file;
+	mutex_unlock(&ns->subsys->lock);
+	ret = __nvmet_hp_ns_attach(hp, NVMET_HP_BACKEND_LOST);
+	if (ret) {
+		/* failed before nvmet looked at the file: drop it here */
+		mutex_lock(&ns->subsys->lock);
+		if (!ns->enabled && ns->bdev_file) {
+			fput(ns->bdev_file);
+			ns->bdev_file = NULL;
+		}
+		mutex_unlock(&ns->subsys->lock);
 		ret = -EAGAIN;
 		goto out_unlock;
 	}
@@ -317,10 +333,9 @@ static int nvmet_hp_ns_reattach(struct nvmet_hp_ns *hp)
 	spin_unlock(&hp->state_lock);
 	nvmet_hp_notify(hp);
 	pr_info("nsid %u of %s: backend %s is back, namespace re-attached\n",
-		ns->nsid, ns->subsys->subsysnqn, path);
+		ns->nsid, ns->subsys->subsysnqn, hp->lost_name);
 out_unlock:
 	mutex_unlock(&hp->lock);
-	kfree(path);
 	return ret;
 }
 

@@ -6,6 +6,7 @@
 #ifndef _NVMET_HOTPLUG_H
 #define _NVMET_HOTPLUG_H
 
+#include <linux/blkdev.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/list.h>
@@ -97,6 +98,8 @@ struct nvmet_hp_stats {
  * @lost_gen: @watch_gen of the claim whose device went away, written by
  *	->mark_dead while that claim is held, so that the loss work can
  *	tell a stale event (the claim was dropped or replaced since)
+ * @lost_name: kernel name of the lost backend (e.g. "nvme1n1"), which a
+ *	returning device must have to be re-attached
  * @lost_blksize_shift: logical block size of the lost backend, which the
  *	returning one must match (under @lock)
  * @lost_work: hot-remove after the backing device went away
@@ -118,6 +121,7 @@ struct nvmet_hp_ns {
 	struct file			*watch_file;
 	u32				watch_gen;
 	u32				lost_gen;
+	char				lost_name[BDEVNAME_SIZE];
 	u8				lost_blksize_shift;
 	struct work_struct		lost_work;
 	struct nvmet_hp_stats		stats;

@@ -5,14 +5,17 @@
 # removes the disk through del_gendisk), the host drops it on every
 # controller; with auto_reattach it comes back by itself, same NSID and
 # UUID, when the device returns, and the data written before the loss
-# reads back intact.  Without auto_reattach it waits for "enable".
+# reads back intact.  Without auto_reattach it waits for "enable".  The
+# same with an orderly removal of another kind of disk: the backend of
+# nsid 3 is a namespace of a second nvmet subsystem that this host reaches
+# over loop, and "nvme disconnect" removes that disk.
 . "$(dirname "$0")/lib.sh"
 
 hp_require_root
 trap 'hp_cleanup; rm -rf "$work"' EXIT
 work=$(mktemp -d)
 ktap_print_header
-ktap_set_plan 14
+ktap_set_plan 17
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
@@ -101,5 +104,29 @@ hp_check "enable attaches it again and the host sees it" \
 hp_check "stats: two losses, one automatic re-attach" \
 	eval '[ "$(hp_stat "$HP_NQN" 1 backend_lost)" -eq 2 ] &&
 	      [ "$(hp_stat "$HP_NQN" 1 reattaches)" -eq 1 ]'
+
+# 4. Orderly removal of a stacked NVMe disk (nvme disconnect: the host
+#    driver deletes the disk, del_gendisk marks it dead).
+nullb3=$(hp_nullb_create hpbk3 16) || ktap_exit_fail_msg "null_blk"
+lower=$(hp_subsys_create bklower) || ktap_exit_fail_msg "lower subsystem"
+hp_ns_create "$lower" 1 "$nullb3" || ktap_exit_fail_msg "lower nsid 1"
+hp_port_link 1 "$lower" || ktap_exit_fail_msg "lower port link"
+lctrl=$(hp_connect "$lower" loop) || ktap_exit_fail_msg "lower connect"
+hp_wait "lower disk" hp_disk_find "$lower" 1 || ktap_exit_fail_msg "lower disk"
+hp_disk_find "$lower" 1
+hp_ns_create "$HP_NQN" 3 "$HP_DISK" 0 || ktap_exit_fail_msg "nsid 3"
+ns3=$(hp_ns_dir "$HP_NQN" 3)
+echo 1 >"$ns3/hotplug/backend_watch" && echo 1 >"$ns3/enable" ||
+	ktap_exit_fail_msg "nsid 3 on $HP_DISK"
+hp_wait "nsid 3 on both controllers" hp_ns_visible_all "$HP_NQN" 3 2 ||
+	ktap_exit_fail_msg "nsid 3 not seen"
+nvme disconnect -d "$lctrl" >/dev/null 2>&1
+hp_check "orderly removal of the backing disk: nsid 3 goes backend-lost" \
+	hp_wait "nsid 3 backend-lost" state_is backend-lost 3
+hp_check "the host removed nsid 3 through both controllers" \
+	hp_wait "nsid 3 gone" hp_ns_gone_all "$HP_NQN" 3
+hp_check "nsid 1 and 2 are untouched" \
+	eval 'state_is live 1 && state_is live 2 &&
+	      hp_ns_visible_all "$HP_NQN" 1 2 && hp_ns_visible_all "$HP_NQN" 2 2'
 hp_check "dmesg clean" hp_dmesg_clean
 ktap_finished

@@ -64,6 +64,9 @@ err=$( (echo 0 >"$ns/enable") 2>&1)
 rc=$?
 t1=$(now_ms)
 hp_log "fail policy: write returned after $((t1 - t0)) ms: ${err:-success}"
+hp_log "state: $(tr '\n' ' ' <"$ns/hotplug/state")"
+hp_log "stats: $(tr '\n' ' ' <"$ns/hotplug/stats")"
+hp_dmesg_since_mark | grep -E 'nvmet|dm' | tail -n 15 | sed 's/^/#   /'
 hp_check "fail: the write fails with ETIMEDOUT" \
 	eval '[ $rc -ne 0 ] && echo "$err" | grep -q "timed out"'
 hp_check "fail: it returns within the bound (+2 s for the slow VM)" \
@@ -73,7 +76,7 @@ hp_check "fail: the namespace stays live and says why" \
 hp_check "fail: the timeout is counted" [ "$(hp_stat "$HP_NQN" 1 timeouts)" -eq 1 ]
 set_delay 0
 hp_check "fail: the namespace keeps serving I/O" \
-	dd if="$host" of=/dev/null bs=4k count=1 iflag=direct status=none
+	timeout 120 dd if="$host" of=/dev/null bs=4k count=1 iflag=direct status=none
 hp_check "fail: the host still has nsid 1 on both controllers" \
 	hp_ns_visible_all "$HP_NQN" 1 2
 

@@ -18,13 +18,13 @@ cleanup() {
 trap cleanup EXIT
 work=$(mktemp -d)
 ktap_print_header
-ktap_set_plan 13
+ktap_set_plan 14
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
 
 dev_a=$(hp_nullb_create hpswa 32) || ktap_exit_fail_msg "null_blk a"
-dev_b=$(hp_nullb_create hpswb 48) || ktap_exit_fail_msg "null_blk b"
+dev_b=$(hp_nullb_create hpswb 32) || ktap_exit_fail_msg "null_blk b"
 dev_c=$(hp_nullb_create hpswc 32 blocksize=4096) || ktap_exit_fail_msg "null_blk c"
 hp_setup_live swap "$dev_a"
 ns=$(hp_ns_dir "$HP_NQN" 1)
@@ -34,7 +34,6 @@ ino=$(stat -Lc %i "/sys/block/$disk")
 
 # Known data on a, copied to b: the swap moves the namespace to identical
 # content, so a verifying read load must see no difference and no error.
-# b is larger: the size change must reach the host.
 job=(--name=swapload --filename="$host" --rw=write --bs=64k --size=8M
      --direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c
      --output-format=json)
@@ -93,10 +92,8 @@ hp_log "AENs queued by the target for the swap: $aens"
 hp_check "exactly one AEN per controller" \
 	eval '[ $ok = 1 ] && [ "$aens" -eq "$(hp_ctrls "$HP_NQN" | wc -l)" ]'
 hp_trace_aen_stop
-size_is_48m() { [ "$(blockdev --getsize64 "$host")" -eq $((48 << 20)) ]; }
-hp_check "the size change is logged and reaches the host" \
-	eval 'hp_dmesg_has "nsid 1: size changed from 33554432 to 50331648 bytes" &&
-	      hp_wait "new size on the host" size_is_48m'
+hp_check "a swap to a device of the same size reports no size change" \
+	eval '! hp_dmesg_has "nsid 1: size changed"'
 
 # 2. keep_identity=0: the host removes the namespace and adds the new one.
 echo 0 >"$ns/hotplug/keep_identity"
@@ -141,5 +138,16 @@ hp_check "backend_watch on a file-backed namespace is refused" \
 	      [ "$(cat "$ns2/hotplug/backend_watch")" = 0 ] &&
 	      [ "$(hp_state "$HP_NQN" 2)" = live ] &&
 	      dmesg | tail -n +"$((n + 1))" | grep -q "backend_watch needs a block device"'
+# 4. A size change is reported (pr_info, and the AEN to the controllers).
+#    The host is disconnected first: the 7.3 host driver updates a
+#    namespace's capacity with its queue frozen and sends a uevent from
+#    there, which lockdep reports as a possible deadlock, a host-side bug
+#    that would also end lockdep's checks for the rest of the suite.
+dev_d=$(hp_nullb_create hpswd 48) || ktap_exit_fail_msg "null_blk d"
+hp_disconnect_all "$HP_NQN"
+echo 1 >"$ns/hotplug/keep_identity"
+hp_check "a swap to a larger device reports the size change" \
+	eval 'echo "$dev_d" >"$ns/hotplug/swap" &&
+	      hp_dmesg_has "nsid 1: size changed from 33554432 to 50331648 bytes"'
 hp_check "dmesg clean" hp_dmesg_clean
 ktap_finished
