@@ -81,9 +81,13 @@ hp_check "last_batch reports all $NR changed, none failed" \
 	      grep -qx "result 0" "$shp/last_batch"'
 hp_log "$NR single disables: ${single_ms} ms, ${single_gps:-?} grace periods"
 hp_log "batch detach of $NR: ${batch_ms} ms, ${batch_gps:-?} grace periods"
+# Under TCG the RCU callbacks of the teardown (dentries, files) keep grace
+# periods running back to back, so the count follows the elapsed time as
+# much as the waits: stock nvmet waits for one grace period per namespace
+# on top of that, a batch for one in all.
 if [ -n "$batch_gps" ] && [ -n "$single_gps" ]; then
 	hp_check "the batch is not one grace period per namespace" \
-		[ $((batch_gps * 4)) -lt "$single_gps" ]
+		[ $((batch_gps * 2)) -lt "$single_gps" ] -a $((batch_ms * 2)) -lt "$single_ms"
 else
 	hp_check "the batch is not one grace period per namespace (timed)" \
 		[ $((batch_ms * 4)) -lt "$single_ms" ]
