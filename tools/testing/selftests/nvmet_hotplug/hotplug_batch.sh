@@ -87,7 +87,7 @@ hp_log "batch detach of $NR: ${batch_ms} ms, ${batch_gps:-?} grace periods"
 # on top of that, a batch for one in all.
 if [ -n "$batch_gps" ] && [ -n "$single_gps" ]; then
 	hp_check "the batch is not one grace period per namespace" \
-		[ $((batch_gps * 2)) -lt "$single_gps" ] -a $((batch_ms * 2)) -lt "$single_ms"
+		[ $((batch_gps * 2)) -lt "$single_gps" -a $((batch_ms * 2)) -lt "$single_ms" ]
 else
 	hp_check "the batch is not one grace period per namespace (timed)" \
 		[ $((batch_ms * 4)) -lt "$single_ms" ]
