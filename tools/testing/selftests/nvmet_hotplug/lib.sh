@@ -338,7 +338,8 @@ hp_dmesg_since_mark() {
 	dmesg | awk -v m="$HP_MARKER" 'found { print } index($0, m) { found = 1 }'
 }
 
-HP_BAD_DMESG='KASAN|BUG:|WARNING:|possible circular|possible recursive|inconsistent lock|lockdep|INFO: task .* blocked|hung_task|kmemleak|unreferenced object|general protection|Oops|RCU stall|soft lockup|refcount_t:|UBSAN'
+# Reports only: the boot banners of lockdep and kmemleak do not count.
+HP_BAD_DMESG='KASAN|BUG:|WARNING:|possible circular|possible recursive|inconsistent lock|DEBUG_LOCKS_WARN_ON|turning off the locking correctness validator|INFO: task .* blocked|hung_task|suspected memory leak|unreferenced object|general protection|Oops|RCU stall|soft lockup|refcount_t:|UBSAN'
 
 hp_dmesg_clean() {
 	local bad
