@@ -409,6 +409,35 @@ bool nvmet_hp_quiesce_give_up(struct nvmet_hp_ns *hp, int err, ktime_t start)
 }
 
 /**
+ * nvmet_hp_quiesce() - stop new I/O and wait, bounded, for the I/O in flight
+ * @hp: live namespace
+ * @start: set to when the quiesce began
+ *
+ * Context: @hp->lock held.
+ * Return: 0 once drained; -EBUSY if nvmet itself is disabling the
+ * namespace; -ETIMEDOUT or -ERESTARTSYS if the quiesce was given up, in
+ * which case the namespace is live again.
+ */
+int nvmet_hp_quiesce(struct nvmet_hp_ns *hp, ktime_t *start)
+{
+	int ret;
+
+	lockdep_assert_held(&hp->lock);
+
+	*start = ktime_get();
+	if (!nvmet_hp_quiesce_begin(hp)) {
+		/* enabled but not live: the built-in path is disabling it */
+		pr_err("nsid %u is being disabled by nvmet itself\n",
+		       hp->ns->nsid);
+		return -EBUSY;
+	}
+	ret = nvmet_hp_wait_drained(hp, *start);
+	if (ret && nvmet_hp_quiesce_give_up(hp, ret, *start))
+		return ret;
+	return 0;
+}
+
+/**
  * nvmet_hp_finish_detach() - release the backend of a drained namespace
  * @hp: namespace whose ns->disable_done completed
  * @start: when the quiesce began
@@ -484,18 +513,9 @@ int nvmet_hp_ns_detach(struct nvmet_hp_ns *hp)
 		goto out_unlock;
 	}
 
-	start = ktime_get();
-	if (!nvmet_hp_quiesce_begin(hp)) {
-		/* enabled but not live: the built-in path is disabling it */
-		pr_err("nsid %u is being disabled by nvmet itself\n", ns->nsid);
-		ret = -EBUSY;
+	ret = nvmet_hp_quiesce(hp, &start);
+	if (ret)
 		goto out_unlock;
-	}
-
-	ret = nvmet_hp_wait_drained(hp, start);
-	if (ret && nvmet_hp_quiesce_give_up(hp, ret, start))
-		goto out_unlock;
-	ret = 0;
 
 	nvmet_hp_finish_detach(hp, start, NVMET_HP_DETACHED, NULL);
 	nvmet_hp_notify(hp);

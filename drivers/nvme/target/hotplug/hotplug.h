@@ -175,6 +175,7 @@ int __nvmet_hp_ns_attach(struct nvmet_hp_ns *hp, enum nvmet_hp_state on_err);
 bool nvmet_hp_quiesce_begin(struct nvmet_hp_ns *hp);
 int nvmet_hp_wait_drained(struct nvmet_hp_ns *hp, ktime_t start);
 bool nvmet_hp_quiesce_give_up(struct nvmet_hp_ns *hp, int err, ktime_t start);
+int nvmet_hp_quiesce(struct nvmet_hp_ns *hp, ktime_t *start);
 void nvmet_hp_finish_detach(struct nvmet_hp_ns *hp, ktime_t start,
 			    enum nvmet_hp_state state, const char *reason);
 void nvmet_hp_set_state(struct nvmet_hp_ns *hp, enum nvmet_hp_state state,

@@ -230,14 +230,8 @@ int nvmet_hp_ns_swap(struct nvmet_hp_ns *hp, const char *path)
 		goto out_free;
 
 	keep = READ_ONCE(hp->keep_identity);
-	start = ktime_get();
-	if (!nvmet_hp_quiesce_begin(hp)) {
-		pr_err("nsid %u is being disabled by nvmet itself\n", ns->nsid);
-		ret = -EBUSY;
-		goto out_free;
-	}
-	ret = nvmet_hp_wait_drained(hp, start);
-	if (ret && nvmet_hp_quiesce_give_up(hp, ret, start))
+	ret = nvmet_hp_quiesce(hp, &start);
+	if (ret)
 		goto out_free;
 
 	old_size = ns->size;
