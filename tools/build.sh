@@ -47,6 +47,10 @@ mkdir -p "$b/drivers/nvme/target/hotplug"
 rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*' \
 	--exclude='*.mod*' --exclude=modules.order \
 	drivers/nvme/target/hotplug/ "$b/drivers/nvme/target/hotplug/"
+mkdir -p "$b/drivers/pci/controller"
+rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*' \
+	--exclude='*.mod*' --exclude=modules.order \
+	drivers/pci/controller/ "$b/drivers/pci/controller/"
 cp -p Kbuild "$b/Kbuild"
 
 make -C "$KDIR" M="$b" W=1 "$@" >&2

@@ -8,6 +8,11 @@
 # can write to RWDIR.  KVM is used when it works; on machines where it
 # fails (emulation errors) the runner falls back to TCG by itself and
 # remembers the answer.
+#
+# The guest's RAM lives in a file, which VM_ALIAS_WINDOWS (4) ivshmem-plain
+# devices map a second time each: the RAM aliases through which the
+# loopback PCI endpoint controller (drivers/pci/controller) lets both ends
+# of its link reach each other's memory.  VM_ALIAS_WINDOWS=0 boots without.
 set -euo pipefail
 
 kdir=$1
@@ -16,9 +21,26 @@ cmd=$3
 CACHE=${NVMET_HP_CACHE:-$HOME/.cache/nvmet-hotplug}
 mkdir -p "$CACHE" "$rwdir"
 
-vng_opts=(--run "$kdir" --memory "${VM_MEMORY:-4G}" --cpus "${VM_CPUS:-2}"
+mem=${VM_MEMORY:-4G}
+vng_opts=(--run "$kdir" --memory "$mem" --cpus "${VM_CPUS:-2}"
 	  --rwdir "$rwdir=$rwdir" --user root
 	  --append "panic_on_warn=0")
+
+windows=${VM_ALIAS_WINDOWS:-4}
+ram=""
+if [ "$windows" -gt 0 ]; then
+	ram=$(mktemp /dev/shm/nvmet-hp-ram.XXXXXX)
+	trap 'rm -f "$ram"' EXIT
+	qopts=(-object "memory-backend-file,id=ram0,size=$mem,mem-path=$ram,share=on"
+	       -machine memory-backend=ram0)
+	for ((w = 0; w < windows; w++)); do
+		qopts+=(-object "memory-backend-file,id=alias$w,size=$mem,mem-path=$ram,share=on"
+			-device "ivshmem-plain,memdev=alias$w")
+	done
+	for o in "${qopts[@]}"; do
+		vng_opts+=(--qemu-opt="$o")
+	done
+fi
 
 accel_file=$CACHE/accel-$(hostname)
 if [ ! -f "$accel_file" ]; then
@@ -35,4 +57,4 @@ fi
 accel=$(cat "$accel_file")
 [ "$accel" = kvm ] || vng_opts+=(--disable-kvm)
 echo "vm: booting $(basename "$kdir") with $accel" >&2
-exec vng "${vng_opts[@]}" --exec "$cmd" </dev/null
+vng "${vng_opts[@]}" --exec "$cmd" </dev/null

@@ -341,9 +341,18 @@ hp_dmesg_since_mark() {
 # Reports only: the boot banners of lockdep and kmemleak do not count.
 HP_BAD_DMESG='KASAN|BUG:|WARNING:|possible circular|possible recursive|inconsistent lock|DEBUG_LOCKS_WARN_ON|turning off the locking correctness validator|INFO: task .* blocked|hung_task|suspected memory leak|unreferenced object|general protection|Oops|RCU stall|soft lockup|refcount_t:|UBSAN'
 
+# Reports of the kernel we run on that are not ours to fix, each matched
+# exactly: the EPC core's WARN_ONCE, on every architecture without generic
+# PCI domains (x86), that it cannot number the domain of a new EPC
+# (drivers/pci/endpoint/pci-epc-core.c, __pci_epc_create()).
+HP_KNOWN_DMESG='WARNING: drivers/pci/endpoint/pci-epc-core\.c:[0-9]+ at __pci_epc_create\+'
+
+# hp_bad_dmesg: the report lines of the kernel log on stdin.
+hp_bad_dmesg() { grep -E "$HP_BAD_DMESG" | grep -Ev "$HP_KNOWN_DMESG"; }
+
 hp_dmesg_clean() {
 	local bad
-	bad=$(hp_dmesg_since_mark | grep -E "$HP_BAD_DMESG")
+	bad=$(hp_dmesg_since_mark | hp_bad_dmesg)
 	[ -z "$bad" ] && return 0
 	hp_log "kernel reported:"
 	echo "$bad" | head -n 40 | sed 's/^/#   /'

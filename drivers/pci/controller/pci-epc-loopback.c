@@ -1,0 +1,899 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI endpoint controller whose link leads back into the same machine.
+ *
+ * The endpoint side is an ordinary EPC: an endpoint function (nvmet-pci-epf,
+ * for one) is linked to it through configfs and started.  The host side is
+ * a software PCI root bus in a PCI domain of its own, as VMD creates one,
+ * with a single function whose configuration space is emulated from the
+ * header and BARs the endpoint function sets, and whose INTx is a Linux
+ * interrupt raised by pci_epc_raise_irq().  The stock drivers of the
+ * machine (nvme, for one) bind to that function as to real hardware.
+ *
+ * Both sides need to reach each other's memory through an ioremap()ed
+ * physical range, and ioremap() refuses RAM.  The range is therefore an
+ * alias of all of RAM that QEMU provides: an ivshmem-plain device whose
+ * memory backend is the file that also backs the machine's RAM maps every
+ * byte of RAM a second time in its BAR 2, at the file offset of that byte.
+ * The host sees a BAR of the function at the alias of the endpoint's BAR
+ * memory; the endpoint reaches a host DMA address through an outbound
+ * window that is a whole alias BAR.  Each window serves one mapping at a
+ * time, so there are as many windows as alias devices (one per persistent
+ * completion queue mapping of nvmet-pci-epf, and one for its transfers).
+ * See Documentation/nvme/pci-epc-loopback.rst.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/dma-mapping.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/ioport.h>
+#include <linux/irq.h>
+#include <linux/irq_work.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/pci-epc.h>
+#include <linux/pci-epf.h>
+#include <linux/platform_device.h>
+#include <linux/random.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#define EPC_LB_NAME		"pci-epc-loopback"
+#define EPC_LB_MAX_WINDOWS	8
+/* QEMU's ivshmem device, whose BAR 2 is its memory backend */
+#define EPC_LB_IVSHMEM_VENDOR	PCI_VENDOR_ID_REDHAT_QUMRANET
+#define EPC_LB_IVSHMEM_DEVICE	0x1110
+#define EPC_LB_ALIAS_BAR	2
+
+static unsigned long lowmem_mb;
+module_param(lowmem_mb, ulong, 0444);
+MODULE_PARM_DESC(lowmem_mb,
+		 "RAM below 4 GiB as the machine lays it out, in MiB (0: from the memory map)");
+
+struct epc_lb_bar {
+	u64 size;			/* 0: not set */
+	u64 addr;			/* host address: the memory's alias */
+	int flags;			/* PCI_BASE_ADDRESS_* of the BAR */
+	bool probing[2];		/* all-ones written to the dword */
+};
+
+struct epc_lb {
+	struct platform_device *pdev;
+	struct pci_epc *epc;
+
+	/* the alias of RAM: BAR 2 of each ivshmem device */
+	struct pci_dev *alias_dev[EPC_LB_MAX_WINDOWS];
+	struct pci_epc_mem_window win[EPC_LB_MAX_WINDOWS];
+	unsigned int nr_win;
+	resource_size_t alias_size;
+	phys_addr_t lowmem;
+
+	/* the function, as the endpoint configured it (under cfg_lock) */
+	raw_spinlock_t cfg_lock;
+	struct pci_epf_header hdr;
+	bool hdr_set;
+	struct epc_lb_bar bar[PCI_STD_NUM_BARS];
+	u16 command;
+	u8 irq_line;
+	u8 cache_line;
+	u8 latency;
+	bool link_up;
+
+	/* the host side (under host_lock) */
+	struct mutex host_lock;
+	struct pci_bus *bus;
+	struct pci_sysdata sysdata;
+	struct resource busn;
+	struct resource mmio;
+	bool mmio_claimed;
+
+	bool want_up;			/* started: the link should be up */
+
+	int irq;
+	struct irq_work irq_work;
+	atomic64_t irqs_raised;
+	struct work_struct link_work;
+};
+
+static struct epc_lb *epc_lb;
+
+/* Host bus address of the alias of physical address @phys, or ~0. */
+static u64 epc_lb_alias(struct epc_lb *lb, u64 phys)
+{
+	u64 off = phys;
+
+	if (phys >= SZ_4G)
+		off = phys - SZ_4G + lb->lowmem;
+	else if (phys >= lb->lowmem)
+		return ~0ULL;
+	return off < lb->alias_size ? off : ~0ULL;
+}
+
+/* ---------------------------------------------------------------------
+ * The host side: configuration space of the one function at devfn 0.
+ */
+
+static u32 epc_lb_bar_mask(const struct epc_lb_bar *b, bool high)
+{
+	u64 mask = ~(b->size - 1);
+
+	return high ? upper_32_bits(mask) :
+		      (lower_32_bits(mask) & PCI_BASE_ADDRESS_MEM_MASK);
+}
+
+/* BAR register @reg (0..5): the BAR it belongs to, and which dword */
+static struct epc_lb_bar *epc_lb_bar_reg(struct epc_lb *lb, int reg, bool *high)
+{
+	*high = false;
+	if (lb->bar[reg].size)
+		return &lb->bar[reg];
+	if (reg > 0 && lb->bar[reg - 1].size &&
+	    (lb->bar[reg - 1].flags & PCI_BASE_ADDRESS_MEM_TYPE_64)) {
+		*high = true;
+		return &lb->bar[reg - 1];
+	}
+	return NULL;
+}
+
+static u32 epc_lb_cfg_dword(struct epc_lb *lb, int where)
+{
+	const struct pci_epf_header *h = &lb->hdr;
+	struct epc_lb_bar *b;
+	bool high;
+	u32 v;
+
+	switch (where) {
+	case PCI_VENDOR_ID:
+		return h->vendorid | (u32)h->deviceid << 16;
+	case PCI_COMMAND:
+		return lb->command;
+	case PCI_CLASS_REVISION:
+		return h->revid | (u32)h->progif_code << 8 |
+			(u32)h->subclass_code << 16 |
+			(u32)h->baseclass_code << 24;
+	case PCI_CACHE_LINE_SIZE:
+		return lb->cache_line | (u32)lb->latency << 8 |
+			(u32)PCI_HEADER_TYPE_NORMAL << 16;
+	case PCI_BASE_ADDRESS_0 ... PCI_BASE_ADDRESS_5:
+		b = epc_lb_bar_reg(lb, (where - PCI_BASE_ADDRESS_0) / 4, &high);
+		if (!b)
+			return 0;
+		if (b->probing[high])
+			v = epc_lb_bar_mask(b, high);
+		else
+			v = high ? upper_32_bits(b->addr) :
+				   lower_32_bits(b->addr);
+		if (!high)
+			v |= b->flags & ~PCI_BASE_ADDRESS_MEM_MASK;
+		return v;
+	case PCI_SUBSYSTEM_VENDOR_ID:
+		return h->subsys_vendor_id | (u32)h->subsys_id << 16;
+	case PCI_INTERRUPT_LINE:
+		return lb->irq_line | (u32)h->interrupt_pin << 8;
+	default:
+		return 0;
+	}
+}
+
+static void epc_lb_cfg_write_dword(struct epc_lb *lb, int where, u32 v)
+{
+	struct epc_lb_bar *b;
+	bool high;
+
+	switch (where) {
+	case PCI_COMMAND:
+		lb->command = v & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+				   PCI_COMMAND_PARITY | PCI_COMMAND_SERR |
+				   PCI_COMMAND_INTX_DISABLE);
+		break;
+	case PCI_CACHE_LINE_SIZE:
+		lb->cache_line = v & 0xff;
+		lb->latency = (v >> 8) & 0xff;
+		break;
+	case PCI_BASE_ADDRESS_0 ... PCI_BASE_ADDRESS_5:
+		/*
+		 * The BAR's address is where the alias shows the endpoint's
+		 * memory and cannot move: an all-ones write starts a size
+		 * probe, any other write ends it.
+		 */
+		b = epc_lb_bar_reg(lb, (where - PCI_BASE_ADDRESS_0) / 4, &high);
+		if (b)
+			b->probing[high] = (v & epc_lb_bar_mask(b, high)) ==
+					   epc_lb_bar_mask(b, high);
+		break;
+	case PCI_INTERRUPT_LINE:
+		lb->irq_line = v & 0xff;
+		break;
+	}
+}
+
+static int epc_lb_cfg_read(struct pci_bus *bus, unsigned int devfn, int where,
+			   int size, u32 *val)
+{
+	struct epc_lb *lb = epc_lb;
+	unsigned long flags;
+	u32 v;
+
+	raw_spin_lock_irqsave(&lb->cfg_lock, flags);
+	if (devfn != 0 || !lb->link_up || !lb->hdr_set) {
+		raw_spin_unlock_irqrestore(&lb->cfg_lock, flags);
+		PCI_SET_ERROR_RESPONSE(val);
+		return PCIBIOS_DEVICE_NOT_FOUND;
+	}
+	v = epc_lb_cfg_dword(lb, where & ~3);
+	raw_spin_unlock_irqrestore(&lb->cfg_lock, flags);
+
+	v >>= 8 * (where & 3);
+	if (size < 4)
+		v &= (1U << (8 * size)) - 1;
+	*val = v;
+	return PCIBIOS_SUCCESSFUL;
+}
+
+static int epc_lb_cfg_write(struct pci_bus *bus, unsigned int devfn, int where,
+			    int size, u32 val)
+{
+	struct epc_lb *lb = epc_lb;
+	int shift = 8 * (where & 3);
+	unsigned long flags;
+	u32 mask, v;
+
+	raw_spin_lock_irqsave(&lb->cfg_lock, flags);
+	if (devfn != 0 || !lb->link_up || !lb->hdr_set) {
+		raw_spin_unlock_irqrestore(&lb->cfg_lock, flags);
+		return PCIBIOS_DEVICE_NOT_FOUND;
+	}
+	mask = size == 4 ? ~0U : ((1U << (8 * size)) - 1) << shift;
+	if (size == 4) {
+		v = val;
+	} else {
+		v = epc_lb_cfg_dword(lb, where & ~3);
+		/* a sub-dword write does not start a BAR size probe */
+		if (where >= PCI_BASE_ADDRESS_0 &&
+		    where <= PCI_BASE_ADDRESS_5 + 3)
+			v = 0;
+		v = (v & ~mask) | ((val << shift) & mask);
+	}
+	epc_lb_cfg_write_dword(lb, where & ~3, v);
+	raw_spin_unlock_irqrestore(&lb->cfg_lock, flags);
+	return PCIBIOS_SUCCESSFUL;
+}
+
+static struct pci_ops epc_lb_pci_ops = {
+	.read	= epc_lb_cfg_read,
+	.write	= epc_lb_cfg_write,
+};
+
+static int epc_lb_map_irq(const struct pci_dev *pdev, u8 slot, u8 pin)
+{
+	return epc_lb->irq;
+}
+
+/* INTx reaches the host's handler in hard interrupt context. */
+static void epc_lb_irq_work(struct irq_work *work)
+{
+	struct epc_lb *lb = container_of(work, struct epc_lb, irq_work);
+
+	generic_handle_irq(lb->irq);
+}
+
+/* Caller holds host_lock. */
+static int epc_lb_host_add(struct epc_lb *lb)
+{
+	struct pci_host_bridge *bridge;
+	LIST_HEAD(resources);
+	int ret;
+
+	lb->busn = (struct resource)DEFINE_RES_NAMED(0, 1, EPC_LB_NAME " bus",
+						     IORESOURCE_BUS);
+	/*
+	 * The bridge's memory window is the whole alias of the first alias
+	 * device: the function's BARs are claimed inside it where they are.
+	 * Not prefetchable, or a non-prefetchable BAR could not be claimed
+	 * in it.
+	 */
+	lb->mmio = (struct resource)DEFINE_RES_NAMED(lb->win[0].phys_base,
+						     lb->alias_size,
+						     EPC_LB_NAME " host",
+						     IORESOURCE_MEM |
+						     IORESOURCE_MEM_64);
+	ret = request_resource(&lb->alias_dev[0]->resource[EPC_LB_ALIAS_BAR],
+			       &lb->mmio);
+	if (ret) {
+		dev_err(&lb->pdev->dev, "alias BAR of %s busy: %d\n",
+			pci_name(lb->alias_dev[0]), ret);
+		return ret;
+	}
+	lb->mmio_claimed = true;
+
+	memset(&lb->sysdata, 0, sizeof(lb->sysdata));
+	lb->sysdata.domain = pci_bus_find_emul_domain_nr(0, 0x10000, INT_MAX);
+	if (lb->sysdata.domain < 0) {
+		ret = lb->sysdata.domain;
+		goto err_res;
+	}
+	lb->sysdata.node = NUMA_NO_NODE;
+
+	pci_add_resource(&resources, &lb->busn);
+	pci_add_resource(&resources, &lb->mmio);
+	lb->bus = pci_create_root_bus(&lb->pdev->dev, 0, &epc_lb_pci_ops,
+				      &lb->sysdata, &resources);
+	if (!lb->bus) {
+		pci_free_resource_list(&resources);
+		pci_bus_release_emul_domain_nr(lb->sysdata.domain);
+		ret = -ENODEV;
+		goto err_res;
+	}
+	/* no MSI domain behind this bus: the function uses INTx */
+	lb->bus->bus_flags |= PCI_BUS_FLAGS_NO_MSI;
+	bridge = to_pci_host_bridge(lb->bus->bridge);
+	bridge->map_irq = epc_lb_map_irq;
+	bridge->swizzle_irq = pci_common_swizzle;
+
+	pci_lock_rescan_remove();
+	pci_scan_child_bus(lb->bus);
+	pci_bus_claim_resources(lb->bus);
+	pci_bus_add_devices(lb->bus);
+	pci_unlock_rescan_remove();
+	dev_info(&lb->pdev->dev, "link up: host side is PCI domain %04x\n",
+		 lb->sysdata.domain);
+	return 0;
+
+err_res:
+	release_resource(&lb->mmio);
+	lb->mmio_claimed = false;
+	return ret;
+}
+
+/*
+ * Caller holds host_lock.  The link is already down: configuration reads
+ * fail, so the host's driver sees a surprise removal and does not wait for
+ * the endpoint.
+ */
+static void epc_lb_host_remove(struct epc_lb *lb)
+{
+	if (!lb->bus)
+		return;
+	pci_lock_rescan_remove();
+	pci_stop_root_bus(lb->bus);
+	pci_remove_root_bus(lb->bus);
+	pci_unlock_rescan_remove();
+	lb->bus = NULL;
+	pci_bus_release_emul_domain_nr(lb->sysdata.domain);
+	irq_work_sync(&lb->irq_work);
+	if (lb->mmio_claimed) {
+		release_resource(&lb->mmio);
+		lb->mmio_claimed = false;
+	}
+	dev_info(&lb->pdev->dev, "link down: host side removed\n");
+}
+
+static void epc_lb_set_link(struct epc_lb *lb, bool up)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&lb->cfg_lock, flags);
+	lb->link_up = up;
+	raw_spin_unlock_irqrestore(&lb->cfg_lock, flags);
+}
+
+/*
+ * The link follows want_up in a work item, never under the EPC lock: the
+ * function's link_up and link_down handlers map and unmap windows, which
+ * takes the EPC lock that ->start() and ->stop() are called with.  Going
+ * down, the function stops touching host memory before the host side is
+ * removed (a surprise removal for the host's driver: configuration reads
+ * already fail, so it does not wait for the endpoint).
+ */
+static void epc_lb_link_work(struct work_struct *work)
+{
+	struct epc_lb *lb = container_of(work, struct epc_lb, link_work);
+	bool up;
+
+	for (;;) {
+		mutex_lock(&lb->host_lock);
+		up = lb->want_up;
+		if (up == !!lb->bus) {
+			mutex_unlock(&lb->host_lock);
+			return;
+		}
+		mutex_unlock(&lb->host_lock);
+
+		if (up)
+			pci_epc_linkup(lb->epc);
+		else
+			pci_epc_linkdown(lb->epc);
+
+		mutex_lock(&lb->host_lock);
+		if (up && lb->want_up && !lb->bus) {
+			epc_lb_set_link(lb, true);
+			if (epc_lb_host_add(lb)) {
+				epc_lb_set_link(lb, false);
+				lb->want_up = false;
+			}
+		} else if (!up && !lb->want_up) {
+			epc_lb_host_remove(lb);
+		}
+		mutex_unlock(&lb->host_lock);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * The endpoint side.
+ */
+
+static int epc_lb_write_header(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
+			       struct pci_epf_header *hdr)
+{
+	struct epc_lb *lb = epc_get_drvdata(epc);
+	unsigned long flags;
+
+	if (hdr->vendorid == PCI_ANY_ID || hdr->deviceid == PCI_ANY_ID) {
+		dev_err(&epc->dev,
+			"vendor and device ID must be set (vendor %04x, device %04x)\n",
+			hdr->vendorid, hdr->deviceid);
+		return -EINVAL;
+	}
+	raw_spin_lock_irqsave(&lb->cfg_lock, flags);
+	lb->hdr = *hdr;
+	lb->hdr_set = true;
+	raw_spin_unlock_irqrestore(&lb->cfg_lock, flags);
+	return 0;
+}
+
+static int epc_lb_set_bar(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
+			  struct pci_epf_bar *epf_bar)
+{
+	struct epc_lb *lb = epc_get_drvdata(epc);
+	enum pci_barno barno = epf_bar->barno;
+	bool is64 = epf_bar->flags & PCI_BASE_ADDRESS_MEM_TYPE_64;
+	unsigned long flags;
+	u64 addr;
+
+	if (epf_bar->flags & PCI_BASE_ADDRESS_SPACE_IO) {
+		dev_err(&epc->dev, "BAR %d: I/O space is not supported\n",
+			barno);
+		return -EINVAL;
+	}
+	if (is64 && barno == BAR_5) {
+		dev_err(&epc->dev, "BAR 5 cannot be 64-bit\n");
+		return -EINVAL;
+	}
+	if (!is_power_of_2(epf_bar->size) || epf_bar->size < 128) {
+		dev_err(&epc->dev, "BAR %d: size %zu is not a power of 2 >= 128\n",
+			barno, epf_bar->size);
+		return -EINVAL;
+	}
+	addr = epc_lb_alias(lb, epf_bar->phys_addr);
+	if (addr == ~0ULL || addr + epf_bar->size > lb->alias_size ||
+	    !IS_ALIGNED(addr, epf_bar->size)) {
+		dev_err(&epc->dev,
+			"BAR %d: memory at %pad (%zu bytes) has no aligned alias\n",
+			barno, &epf_bar->phys_addr, epf_bar->size);
+		return -EINVAL;
+	}
+	addr += lb->win[0].phys_base;
+	if (!is64 && upper_32_bits(addr + epf_bar->size - 1)) {
+		dev_err(&epc->dev, "BAR %d: alias above 4 GiB needs a 64-bit BAR\n",
+			barno);
+		return -EINVAL;
+	}
+
+	raw_spin_lock_irqsave(&lb->cfg_lock, flags);
+	/* a function with a BAR set keeps this module loaded */
+	if (!lb->bar[barno].size)
+		__module_get(THIS_MODULE);
+	lb->bar[barno] = (struct epc_lb_bar) {
+		.size = epf_bar->size,
+		.addr = addr,
+		.flags = epf_bar->flags & (PCI_BASE_ADDRESS_MEM_TYPE_MASK |
+					   PCI_BASE_ADDRESS_MEM_PREFETCH),
+	};
+	raw_spin_unlock_irqrestore(&lb->cfg_lock, flags);
+	return 0;
+}
+
+static void epc_lb_clear_bar(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
+			     struct pci_epf_bar *epf_bar)
+{
+	struct epc_lb *lb = epc_get_drvdata(epc);
+	unsigned long flags;
+	bool put;
+
+	/*
+	 * The function is being torn down (its controller is already
+	 * stopped): the host must let go of the BAR before its memory goes.
+	 */
+	mutex_lock(&lb->host_lock);
+	lb->want_up = false;
+	epc_lb_set_link(lb, false);
+	epc_lb_host_remove(lb);
+	mutex_unlock(&lb->host_lock);
+
+	raw_spin_lock_irqsave(&lb->cfg_lock, flags);
+	put = lb->bar[epf_bar->barno].size;
+	memset(&lb->bar[epf_bar->barno], 0, sizeof(lb->bar[0]));
+	raw_spin_unlock_irqrestore(&lb->cfg_lock, flags);
+	if (put)
+		module_put(THIS_MODULE);
+}
+
+/*
+ * A window is a whole alias of RAM, so it maps every host address at once:
+ * the window's start maps the PCI address whose alias offset is 0.
+ */
+static u64 epc_lb_align_addr(struct pci_epc *epc, u64 pci_addr, size_t *size,
+			     size_t *offset)
+{
+	struct epc_lb *lb = epc_get_drvdata(epc);
+	u64 off = epc_lb_alias(lb, pci_addr);
+
+	if (off == ~0ULL) {
+		/* nothing maps it: a window of 0 bytes fails the allocation */
+		*offset = 0;
+		*size = 0;
+		return pci_addr;
+	}
+	*offset = off;
+	*size = lb->alias_size;
+	return pci_addr - off;
+}
+
+static int epc_lb_map_addr(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
+			   phys_addr_t addr, u64 pci_addr, size_t size)
+{
+	struct epc_lb *lb = epc_get_drvdata(epc);
+
+	if (size != lb->alias_size) {
+		dev_err(&epc->dev, "mapping of %zu bytes at %#llx: not a window\n",
+			size, pci_addr);
+		return -EINVAL;
+	}
+	/* the alias is fixed: nothing to program */
+	return 0;
+}
+
+static void epc_lb_unmap_addr(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
+			      phys_addr_t addr)
+{
+}
+
+static int epc_lb_raise_irq(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
+			    unsigned int type, u16 interrupt_num)
+{
+	struct epc_lb *lb = epc_get_drvdata(epc);
+	bool fire;
+
+	if (type != PCI_IRQ_INTX) {
+		dev_err(&epc->dev, "IRQ type %u not supported, INTx only\n",
+			type);
+		return -EINVAL;
+	}
+	raw_spin_lock_irq(&lb->cfg_lock);
+	fire = lb->link_up && !(lb->command & PCI_COMMAND_INTX_DISABLE);
+	raw_spin_unlock_irq(&lb->cfg_lock);
+	if (fire) {
+		atomic64_inc(&lb->irqs_raised);
+		irq_work_queue(&lb->irq_work);
+	}
+	return 0;
+}
+
+static int epc_lb_start(struct pci_epc *epc)
+{
+	struct epc_lb *lb = epc_get_drvdata(epc);
+	int ret = 0;
+
+	mutex_lock(&lb->host_lock);
+	if (!lb->hdr_set || !lb->bar[BAR_0].size) {
+		dev_err(&epc->dev, "no function configured: link an EPF first\n");
+		ret = -EINVAL;
+	} else {
+		lb->want_up = true;
+		schedule_work(&lb->link_work);
+	}
+	mutex_unlock(&lb->host_lock);
+	return ret;
+}
+
+static void epc_lb_stop(struct pci_epc *epc)
+{
+	struct epc_lb *lb = epc_get_drvdata(epc);
+
+	mutex_lock(&lb->host_lock);
+	lb->want_up = false;
+	/* at once: no configuration access, no interrupt */
+	epc_lb_set_link(lb, false);
+	schedule_work(&lb->link_work);
+	mutex_unlock(&lb->host_lock);
+}
+
+static const struct pci_epc_features epc_lb_features = {
+	.linkup_notifier = true,
+	.intx_capable = true,
+	.align = SZ_4K,
+};
+
+static const struct pci_epc_features *
+epc_lb_get_features(struct pci_epc *epc, u8 func_no, u8 vfunc_no)
+{
+	return &epc_lb_features;
+}
+
+static const struct pci_epc_ops epc_lb_ops = {
+	.write_header	= epc_lb_write_header,
+	.set_bar	= epc_lb_set_bar,
+	.clear_bar	= epc_lb_clear_bar,
+	.align_addr	= epc_lb_align_addr,
+	.map_addr	= epc_lb_map_addr,
+	.unmap_addr	= epc_lb_unmap_addr,
+	.raise_irq	= epc_lb_raise_irq,
+	.start		= epc_lb_start,
+	.stop		= epc_lb_stop,
+	.get_features	= epc_lb_get_features,
+	.owner		= THIS_MODULE,
+};
+
+/* ---------------------------------------------------------------------
+ * Set-up: find the alias devices and check that they alias RAM.
+ */
+
+static int epc_lb_ram_res(struct resource *r, void *arg)
+{
+	phys_addr_t *end = arg;	/* [0]: below 4 GiB, [1]: all */
+
+	if (r->end < SZ_4G)
+		end[0] = max_t(phys_addr_t, end[0], r->end + 1);
+	end[1] = max_t(phys_addr_t, end[1], r->end + 1);
+	return 0;
+}
+
+/* The alias shows the same bytes as the direct map at @phys. */
+static int epc_lb_check_alias(struct epc_lb *lb, unsigned int w,
+			      phys_addr_t phys, const void *direct)
+{
+	u64 off = epc_lb_alias(lb, phys);
+	void __iomem *a;
+	u8 buf[64];
+
+	if (off == ~0ULL)
+		return -ERANGE;
+	a = ioremap(lb->win[w].phys_base + off, sizeof(buf));
+	if (!a)
+		return -ENOMEM;
+	memcpy_fromio(buf, a, sizeof(buf));
+	iounmap(a);
+	return memcmp(buf, direct, sizeof(buf)) ? -EIO : 0;
+}
+
+static int epc_lb_find_alias(struct epc_lb *lb)
+{
+	struct pci_dev *pdev = NULL;
+	phys_addr_t ram_end[2] = { 0, 0 };
+	struct page *pages[2] = { NULL, NULL };
+	unsigned int w, i;
+	int ret = 0;
+
+	walk_iomem_res_desc(IORES_DESC_NONE,
+			    IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0, -1,
+			    ram_end, epc_lb_ram_res);
+	/* QEMU's PC machines end RAM below 4 GiB on a 256 MiB boundary */
+	lb->lowmem = lowmem_mb ? (phys_addr_t)lowmem_mb * SZ_1M :
+				 ALIGN(ram_end[0], SZ_256M);
+	while ((pdev = pci_get_device(EPC_LB_IVSHMEM_VENDOR,
+				      EPC_LB_IVSHMEM_DEVICE, pdev))) {
+		resource_size_t len = pci_resource_len(pdev, EPC_LB_ALIAS_BAR);
+
+		if (lb->nr_win == EPC_LB_MAX_WINDOWS)
+			break;
+		if (!len || (lb->alias_size && len != lb->alias_size))
+			continue;
+		lb->alias_size = len;
+		lb->alias_dev[lb->nr_win] = pci_dev_get(pdev);
+		lb->win[lb->nr_win].phys_base =
+			pci_resource_start(pdev, EPC_LB_ALIAS_BAR);
+		lb->win[lb->nr_win].size = len;
+		lb->win[lb->nr_win].page_size = len;
+		lb->nr_win++;
+	}
+	pci_dev_put(pdev);
+	if (!lb->nr_win) {
+		pr_err("no ivshmem device aliases RAM: boot QEMU with its RAM and an ivshmem-plain device on one shared memory-backend-file\n");
+		return -ENODEV;
+	}
+	if (epc_lb_alias(lb, ram_end[1] - 1) == ~0ULL) {
+		pr_err("alias of %pa bytes does not cover RAM up to %pa (RAM below 4 GiB: %pa)\n",
+		       &lb->alias_size, &ram_end[1], &lb->lowmem);
+		ret = -ERANGE;
+		goto err;
+	}
+
+	/*
+	 * Pages of ours through every alias: one below 4 GiB, and one from
+	 * the normal zone, which is above 4 GiB when RAM is.
+	 */
+	pages[0] = alloc_page(GFP_DMA32);
+	pages[1] = alloc_page(GFP_KERNEL);
+	if (!pages[0] || !pages[1]) {
+		ret = -ENOMEM;
+		goto err_pages;
+	}
+	for (i = 0; i < 2; i++)
+		get_random_bytes(page_address(pages[i]), 64);
+	for (w = 0; w < lb->nr_win && !ret; w++) {
+		for (i = 0; i < 2 && !ret; i++) {
+			phys_addr_t phys = page_to_phys(pages[i]);
+
+			ret = epc_lb_check_alias(lb, w, phys,
+						 page_address(pages[i]));
+			if (ret)
+				pr_err("%s does not alias RAM at %pa (RAM below 4 GiB: %pa): %d\n",
+				       pci_name(lb->alias_dev[w]), &phys,
+				       &lb->lowmem, ret);
+		}
+	}
+err_pages:
+	for (i = 0; i < 2; i++)
+		if (pages[i])
+			__free_page(pages[i]);
+	if (ret)
+		goto err;
+	return 0;
+err:
+	for (w = 0; w < lb->nr_win; w++)
+		pci_dev_put(lb->alias_dev[w]);
+	lb->nr_win = 0;
+	return ret;
+}
+
+static ssize_t irqs_raised_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&epc_lb->irqs_raised));
+}
+static DEVICE_ATTR_RO(irqs_raised);
+
+static ssize_t windows_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%u\n", epc_lb->nr_win);
+}
+static DEVICE_ATTR_RO(windows);
+
+static struct attribute *epc_lb_attrs[] = {
+	&dev_attr_irqs_raised.attr,
+	&dev_attr_windows.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(epc_lb);
+
+static int __init epc_lb_init(void)
+{
+	struct platform_device_info info = {
+		.name = EPC_LB_NAME,
+		.id = PLATFORM_DEVID_NONE,
+		.dma_mask = DMA_BIT_MASK(64),
+	};
+	struct epc_lb *lb;
+	unsigned int w;
+	int ret;
+
+	lb = kzalloc_obj(*lb);
+	if (!lb)
+		return -ENOMEM;
+	raw_spin_lock_init(&lb->cfg_lock);
+	mutex_init(&lb->host_lock);
+	init_irq_work(&lb->irq_work, epc_lb_irq_work);
+	INIT_WORK(&lb->link_work, epc_lb_link_work);
+	epc_lb = lb;
+
+	ret = epc_lb_find_alias(lb);
+	if (ret)
+		goto err_free;
+
+	lb->irq = irq_alloc_desc(NUMA_NO_NODE);
+	if (lb->irq < 0) {
+		ret = lb->irq;
+		goto err_alias;
+	}
+	irq_set_chip_and_handler_name(lb->irq, &dummy_irq_chip,
+				      handle_simple_irq, "INTx");
+	irq_modify_status(lb->irq, IRQ_NOREQUEST | IRQ_NOPROBE, 0);
+
+	info.parent = NULL;
+	lb->pdev = platform_device_register_full(&info);
+	if (IS_ERR(lb->pdev)) {
+		ret = PTR_ERR(lb->pdev);
+		goto err_irq;
+	}
+	ret = sysfs_create_groups(&lb->pdev->dev.kobj, epc_lb_groups);
+	if (ret)
+		goto err_pdev;
+
+	lb->epc = pci_epc_create(&lb->pdev->dev, &epc_lb_ops);
+	if (IS_ERR(lb->epc)) {
+		ret = PTR_ERR(lb->epc);
+		goto err_groups;
+	}
+	/*
+	 * The EPC core's configfs group holds a reference on the EPC's
+	 * module for as long as the EPC exists, which for an EPC created at
+	 * load is forever: hand it back.  A function with a BAR set holds
+	 * one instead (set_bar/clear_bar), and exit retakes it for the
+	 * group's release.
+	 */
+	if (!IS_ERR_OR_NULL(lb->epc->group))
+		module_put(THIS_MODULE);
+	epc_set_drvdata(lb->epc, lb);
+	lb->epc->max_functions = 1;
+	ret = pci_epc_multi_mem_init(lb->epc, lb->win, lb->nr_win);
+	if (ret)
+		goto err_epc;
+	pci_epc_init_notify(lb->epc);
+
+	pr_info("%s: %u windows aliasing %pa bytes of RAM, INTx irq %d\n",
+		dev_name(&lb->epc->dev), lb->nr_win, &lb->alias_size, lb->irq);
+	return 0;
+
+err_epc:
+	if (!IS_ERR_OR_NULL(lb->epc->group))
+		__module_get(THIS_MODULE);
+	pci_epc_destroy(lb->epc);
+err_groups:
+	sysfs_remove_groups(&lb->pdev->dev.kobj, epc_lb_groups);
+err_pdev:
+	platform_device_unregister(lb->pdev);
+err_irq:
+	irq_free_desc(lb->irq);
+err_alias:
+	for (w = 0; w < lb->nr_win; w++)
+		pci_dev_put(lb->alias_dev[w]);
+err_free:
+	kfree(lb);
+	epc_lb = NULL;
+	return ret;
+}
+
+static void __exit epc_lb_exit(void)
+{
+	struct epc_lb *lb = epc_lb;
+	unsigned int w;
+
+	/*
+	 * No function is linked (a linked one holds a reference on this
+	 * module), so clear_bar has already removed any host side.
+	 */
+	mutex_lock(&lb->host_lock);
+	lb->want_up = false;
+	epc_lb_set_link(lb, false);
+	mutex_unlock(&lb->host_lock);
+	flush_work(&lb->link_work);
+	mutex_lock(&lb->host_lock);
+	epc_lb_host_remove(lb);
+	mutex_unlock(&lb->host_lock);
+
+	pci_epc_deinit_notify(lb->epc);
+	pci_epc_mem_exit(lb->epc);
+	if (!IS_ERR_OR_NULL(lb->epc->group))
+		__module_get(THIS_MODULE);
+	pci_epc_destroy(lb->epc);
+	sysfs_remove_groups(&lb->pdev->dev.kobj, epc_lb_groups);
+	platform_device_unregister(lb->pdev);
+	irq_work_sync(&lb->irq_work);
+	irq_free_desc(lb->irq);
+	for (w = 0; w < lb->nr_win; w++)
+		pci_dev_put(lb->alias_dev[w]);
+	kfree(lb);
+}
+
+module_init(epc_lb_init);
+module_exit(epc_lb_exit);
+
+MODULE_DESCRIPTION("PCI endpoint controller looped back to a software PCI root bus");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,226 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The PCIe path without endpoint hardware: nvmet-pci-epf on the loopback PCI
+# endpoint controller (pci-epc-loopback), whose host side is a software PCI
+# bus in this same kernel, so that the stock nvme PCI driver sees the
+# target as a PCIe NVMe controller.  Bring-up as nvme-cli shows it, I/O
+# with verify, INTx counted, hot-add and hot-remove under load seen by the
+# nvme driver by itself, then teardown in every order the EPC core allows.
+. "$(dirname "$0")/lib.sh"
+
+EPC_CFS=/sys/kernel/config/pci_ep
+EPC=pci-epc-loopback
+FN=$EPC_CFS/functions/nvmet_pci_epf/hppcie
+SERIAL=hpPCIe0001
+MODEL=nvmet-hotplug-pcie
+DEVICEID=0xbeef
+
+pcie_teardown() {
+	[ -f "$EPC_CFS/controllers/$EPC/start" ] &&
+		echo 0 >"$EPC_CFS/controllers/$EPC/start" 2>/dev/null
+	hp_wait "no PCIe controller" pcie_gone >/dev/null
+	[ -L "$EPC_CFS/controllers/$EPC/hppcie" ] &&
+		unlink "$EPC_CFS/controllers/$EPC/hppcie"
+	[ -d "$FN" ] && rmdir "$FN"
+}
+cleanup() {
+	set +e
+	pcie_teardown
+	hp_cleanup
+	rmmod pci_epc_loopback 2>/dev/null
+	rmmod nvmet_pci_epf 2>/dev/null
+	rm -rf "$work"
+}
+
+hp_require_root
+work=$(mktemp -d)
+trap cleanup EXIT
+ktap_print_header
+
+b=${NVMET_HP_BUILD:?NVMET_HP_BUILD not set}
+if ! lspci -n -d 1af4:1110 2>/dev/null | grep -q .; then
+	ktap_skip_all "no ivshmem device aliases the VM's RAM (VM_ALIAS_WINDOWS=0?)"
+	exit "$KSFT_SKIP"
+fi
+ktap_set_plan 18
+
+hp_start || ktap_exit_fail_msg "cannot load modules"
+hp_dmesg_mark start
+[ -d /sys/module/nvmet_pci_epf ] || insmod "$b/drivers/nvme/target/nvmet-pci-epf.ko" ||
+	ktap_exit_fail_msg "nvmet-pci-epf"
+[ -d /sys/module/pci_epc_loopback ] || insmod "$b/drivers/pci/controller/pci-epc-loopback.ko" ||
+	ktap_exit_fail_msg "pci-epc-loopback"
+
+# pcie_ctrl: sets PCTRL to the host's PCIe controller of our subsystem.
+pcie_ctrl() {
+	local c
+	for c in /sys/class/nvme/nvme*; do
+		hp_rd "$c/transport" && [ "$HP_RD" = pcie ] || continue
+		hp_rd "$c/subsysnqn" && [ "$HP_RD" = "$HP_NQN" ] || continue
+		PCTRL=${c##*/}
+		return 0
+	done
+	return 1
+}
+pcie_gone() { ! pcie_ctrl; }
+pcie_live() {
+	pcie_ctrl && hp_rd "/sys/class/nvme/$PCTRL/state" && [ "$HP_RD" = live ]
+}
+# intx: interrupts the host's function took, over all CPUs
+intx() {
+	local irq
+	irq=$(cat "/sys/class/nvme/$PCTRL/device/irq") || return 1
+	awk -v i="$irq:" '$1 == i { n = 0; for (f = 2; f <= NF && $f ~ /^[0-9]+$/; f++) n += $f; print n }' /proc/interrupts
+}
+pcie_start() {
+	echo 1 >"$EPC_CFS/controllers/$EPC/start" &&
+		hp_wait "PCIe controller live" pcie_live
+}
+fio_verify() {
+	fio --name="$1" --filename="$2" --rw=randrw --bs="$1" --size=32M \
+		--direct=1 --ioengine=libaio --iodepth=16 --verify=crc32c \
+		--do_verify=1 --verify_fatal=1 --output-format=json \
+		--output="$work/$1.json" 2>"$work/$1.err" &&
+		[ "$(hp_fio_json "$work/$1.json" '.error')" = 0 ]
+}
+
+# The target: one subsystem on a PCI port, nsid 1 on memory-backed null_blk.
+nullb=$(hp_nullb_create hppcie1 64) || ktap_exit_fail_msg "null_blk"
+HP_NQN=$(hp_subsys_create pcie) || ktap_exit_fail_msg "subsystem"
+S=$CFS/subsystems/$HP_NQN
+echo "$SERIAL" >"$S/attr_serial"
+echo -n "$MODEL" >"$S/attr_model"
+echo 0x1b96 >"$S/attr_vendor_id"
+echo 0x1b96 >"$S/attr_subsys_vendor_id"
+echo 4 >"$S/attr_qid_max"
+hp_ns_create "$HP_NQN" 1 "$nullb" || ktap_exit_fail_msg "nsid 1"
+hp_port_create 9 pci && hp_port_link 9 "$HP_NQN" || ktap_exit_fail_msg "pci port"
+mkdir "$FN" || ktap_exit_fail_msg "endpoint function"
+echo "$DEVICEID" >"$FN/deviceid"
+echo 9 >"$FN/nvme/portid"
+echo "$HP_NQN" >"$FN/nvme/subsysnqn"
+ln -s "$FN" "$EPC_CFS/controllers/$EPC/" || ktap_exit_fail_msg "link to $EPC"
+
+# Bring-up.
+pcie_start || ktap_exit_fail_msg "no PCIe controller on the host"
+list=$(nvme list -v 2>&1)
+hp_log "host controller $PCTRL at $(basename "$(readlink -f /sys/class/nvme/$PCTRL/device)")"
+hp_check "nvme list shows a pcie controller with the subsystem NQN, serial and model" \
+	eval 'grep -q "$HP_NQN" <<<"$list" && grep -Eq "$PCTRL +$SERIAL +$MODEL.* pcie " <<<"$list"'
+idc=$(nvme id-ctrl "/dev/$PCTRL" -o json)
+hp_check "nvme id-ctrl matches the target's configuration" \
+	eval '[ "$(jq -r ".sn | rtrimstr(\" \")" <<<"$idc")" = "$SERIAL" ] &&
+	      [ "$(jq -r ".mn | rtrimstr(\" \")" <<<"$idc")" = "$MODEL" ] &&
+	      [ "$(jq -r .subnqn <<<"$idc")" = "$HP_NQN" ] &&
+	      [ "$(jq -r .vid <<<"$idc")" = $((0x1b96)) ]'
+hp_check "nsid 1 is a block device on the host" \
+	hp_wait "nsid 1 on the PCIe controller" hp_ns_visible_all "$HP_NQN" 1 1
+
+# I/O with verify; INTx counted.
+dev=$(hp_disk "$HP_NQN" 1)
+irq0=$(intx)
+hp_check "fio 4 KiB randrw with verify: no error" fio_verify 4k "$dev"
+hp_check "fio 128 KiB randrw with verify: no error" fio_verify 128k "$dev"
+irq1=$(intx)
+hp_log "4k: $(hp_fio_json "$work/4k.json" '.read.iops + .write.iops' | cut -d. -f1) IOPS; INTx $irq0 -> $irq1"
+hp_check "the function's INTx is counted in /proc/interrupts" \
+	[ "${irq1:-0}" -gt "${irq0:-0}" ]
+
+# Hot-add: the nvme driver gets the AEN and adds the disk by itself.
+nullb2=$(hp_nullb_create hppcie2 64) || ktap_exit_fail_msg "null_blk"
+hp_trace_aen_start
+hp_ns_create "$HP_NQN" 2 "$nullb2"
+hp_check "hot-add: nsid 2 appears on the PCIe host by itself" \
+	hp_wait "nsid 2 on the PCIe controller" hp_ns_visible_all "$HP_NQN" 2 1
+hp_check "hot-add: the PCIe host got the Namespace Attribute Changed AEN" \
+	hp_wait "AEN" eval "grep -q '$PCTRL: NVME_AEN=0x040002' $TRACEFS/trace"
+
+# Hot-remove under a 16-job 1 MiB write load (writes take 300 ms in the
+# backend, so that some are in flight), then the same backend re-added.
+slow=$(hp_dm_delay hppcieslow "$nullb2" 0 300) || ktap_exit_fail_msg "dm-delay"
+ns2=$(hp_ns_dir "$HP_NQN" 2)
+echo 0 >"$ns2/enable"
+hp_wait "nsid 2 gone" hp_ns_gone_all "$HP_NQN" 2
+echo "$slow" >"$ns2/device_path" && echo 1 >"$ns2/enable"
+hp_wait "nsid 2 back" hp_ns_visible_all "$HP_NQN" 2 1 || ktap_exit_fail_msg "nsid 2 back"
+host=$(hp_disk "$HP_NQN" 2)
+fio_args=(--rw=write --bs=1M --numjobs=16 --size=3M --offset_increment=3M
+	  --direct=1 --ioengine=libaio --iodepth=1 --verify=crc32c
+	  --verify_state_save=1 --output-format=json)
+echo >"$TRACEFS/trace"
+(cd "$work" && exec fio --name=load --filename="$host" --do_verify=0 \
+	"${fio_args[@]}" --output="$work/write.json" 2>"$work/write.err") &
+fio_pid=$!
+HP_BG_PIDS+=("$fio_pid")
+hp_wait "I/O in flight on nsid 2" eval "[ \$(cat $ns2/hotplug/inflight) -gt 0 ]"
+hp_log "removing nsid 2 with $(cat "$ns2/hotplug/inflight") commands in flight"
+echo 0 >"$ns2/enable"
+hp_check "hot-remove under load: the configfs write returned success" [ $? -eq 0 ]
+hp_check "hot-remove: the nvme driver removed nsid 2 by itself" \
+	hp_wait "nsid 2 gone" hp_ns_gone_all "$HP_NQN" 2
+hp_check "hot-remove: the PCIe host got the Namespace Attribute Changed AEN" \
+	eval "grep -q '$PCTRL: NVME_AEN=0x040002' $TRACEFS/trace"
+hp_trace_aen_stop
+hp_wait "fio exit" eval "! hp_running $fio_pid"
+echo 1 >"$ns2/enable"
+hp_wait "nsid 2 back" hp_ns_visible_all "$HP_NQN" 2 1
+host=$(hp_disk "$HP_NQN" 2)
+(cd "$work" && fio --name=load --filename="$host" --verify_only \
+	--verify_state_load=1 --continue_on_error=verify "${fio_args[@]}" \
+	--output="$work/verify.json" 2>"$work/verify.err")
+offsets() { grep -Eo "$1" "$2" | grep -Eo '[0-9]+$' | sort -u; }
+offsets 'write offset=[0-9]+' "$work/write.err" >"$work/failed"
+offsets 'verify.* offset [0-9]+' "$work/verify.err" >"$work/bad"
+bad=$(comm -23 "$work/bad" "$work/failed" | wc -l)
+written=$(hp_fio_json "$work/write.json" '.write.io_bytes' 2>/dev/null)
+read=$(hp_fio_json "$work/verify.json" '.read.io_bytes' 2>/dev/null)
+hp_log "fio wrote ${written:-?} bytes, $(wc -l <"$work/failed") writes failed at the removal; verified ${read:-?} bytes, $bad bad blocks that were not failed writes"
+hp_check "hot-remove: every write completed before the removal reads back intact" \
+	eval '[ "$bad" -eq 0 ] && [ "${read:-0}" -gt 0 ] && [ "${written:-0}" -gt 0 ]'
+
+# Teardown.  An orderly removal on the host side first (the nvme driver
+# shuts the controller down through the function), then stop.
+bdf=$(basename "$(readlink -f "/sys/class/nvme/$PCTRL/device")")
+echo 1 >"/sys/bus/pci/devices/$bdf/remove"
+hp_check "orderly: the host removes the function, the endpoint saw the shutdown" \
+	eval 'hp_wait "PCIe controller gone" pcie_gone &&
+	      hp_dmesg_has "nvmet_pci_epf.*(Disabling|shutdown|Shutting)"'
+echo 0 >"$EPC_CFS/controllers/$EPC/start"
+# Stop with the host live (the link drops under it: a surprise removal).
+pcie_start || ktap_exit_fail_msg "restart after stop"
+dev=$(hp_disk "$HP_NQN" 1)
+fio --name=bg --filename="$dev" --rw=randread --bs=4k --direct=1 \
+	--ioengine=libaio --iodepth=8 --time_based --runtime=600 \
+	--output=/dev/null >/dev/null 2>&1 &
+bg=$!
+HP_BG_PIDS+=("$bg")
+reads() { awk '{ print $1 }' "/sys/block/${dev##*/}/stat"; }
+r0=$(reads)
+hp_wait "fio reading" eval '[ "$(reads)" -gt $((r0 + 100)) ]'
+echo 0 >"$EPC_CFS/controllers/$EPC/start"
+hp_check "stop with the host live: its controller goes away, fio gets errors and exits" \
+	eval 'hp_wait "PCIe controller gone" pcie_gone && hp_wait "fio exit" eval "! hp_running $bg"'
+unlink "$EPC_CFS/controllers/$EPC/hppcie"
+hp_check "stop, unlink, rmmod pci-epc-loopback: the controller unloads" \
+	rmmod pci_epc_loopback
+insmod "$b/drivers/pci/controller/pci-epc-loopback.ko" || ktap_exit_fail_msg "reload"
+ln -s "$FN" "$EPC_CFS/controllers/$EPC/" || ktap_exit_fail_msg "relink"
+pcie_start || ktap_exit_fail_msg "start after reload"
+rmmod pci_epc_loopback 2>"$work/rmmod.err"
+rc=$?
+hp_log "rmmod pci-epc-loopback with a function linked: $(cat "$work/rmmod.err")"
+rmmod nvmet_pci_epf 2>"$work/rmmod.err"
+rc2=$?
+hp_log "rmmod nvmet-pci-epf with its function linked: $(cat "$work/rmmod.err")"
+hp_check "rmmod of either module while the function is linked is refused and changes nothing" \
+	eval '[ $rc -ne 0 ] && [ $rc2 -ne 0 ] && pcie_live && [ -b "$dev" ]'
+# Unlinking a started controller is a misuse the EPC core warns about
+# (pci-ep-cfs.c: WARN_ON_ONCE(epc_group->start)): stop first.
+echo 0 >"$EPC_CFS/controllers/$EPC/start"
+hp_wait "PCIe controller gone" pcie_gone
+unlink "$EPC_CFS/controllers/$EPC/hppcie"
+rmdir "$FN"
+hp_check "stop, unlink, rmmod nvmet-pci-epf then pci-epc-loopback: both unload" \
+	eval 'rmmod nvmet_pci_epf && rmmod pci_epc_loopback'
+hp_check "dmesg clean" hp_dmesg_clean
+ktap_finished
