@@ -7,6 +7,7 @@
 #                        first run), or against KDIR=/KSRC= when given
 #   make check           build, style checks, and the kselftest suite in a VM
 #   make demo            hot-remove and hot-add under fio load, in a VM
+#                        (PCIE=1: over PCIe, nvmet-pci-epf + pci-epc-loopback)
 #   make bench           nvmet-hotplug vs stock nvmet on a non-debug kernel
 #                        (BENCH_OUT=file.json, default results/bench/)
 #   make style           checkpatch --strict, sparse, kernel-doc
@@ -25,8 +26,10 @@ modules:
 check:
 	@tools/check.sh $(TESTS)
 
+# PCIE=1: the host is the stock nvme PCI driver, on nvmet-pci-epf and the
+# loopback PCI endpoint controller
 demo:
-	@tools/in-vm.sh demo tools/demo-guest.sh
+	@tools/in-vm.sh demo $(if $(PCIE),DEMO_PCIE=1) tools/demo-guest.sh
 
 # nvmet-hotplug vs stock nvmet in one boot of a non-debug VM kernel (the
 # selftests' fragment, then tools/bench.config): one table, and JSON in

@@ -1,12 +1,24 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The demo scenario, run inside the VM by tools/demo.sh: a subsystem with
+# The demo scenario, run inside the VM by make demo: a subsystem with
 # four namespaces on a loop and a tcp port, the host connected through
 # both, then a hot-remove and a hot-add of nsid 2 under a 16-job 1 MiB
-# fio write load, with what the host saw and how long it took.
+# fio write load, with what the host saw and how long it took.  With
+# DEMO_PCIE=1 (make demo PCIE=1) the host is the stock nvme PCI driver
+# instead, on the PCIe path of nvmet-pci-epf and pci-epc-loopback.
 set -u
 . "$(dirname "$0")/testing/selftests/nvmet_hotplug/lib.sh"
-trap hp_cleanup EXIT
+pcie=${DEMO_PCIE:-0}
+cleanup() {
+	if [ "$pcie" = 1 ]; then
+		hp_pcie_teardown "$HP_NQN"
+		hp_cleanup
+		rmmod nvmet_pci_epf pci_epc_loopback
+	else
+		hp_cleanup
+	fi
+}
+trap cleanup EXIT
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
 say() { printf '\n== %s\n' "$*"; }
@@ -16,14 +28,30 @@ host_view() {
 }
 
 hp_load_modules || exit 1
-say "target: 4 null_blk namespaces, loop port and tcp port $TCP_ADDR:$TCP_PORT"
-hp_setup_two_ctrls demo || exit 1
+if [ "$pcie" = 1 ]; then
+	hp_pcie_available || { echo "no RAM alias for the PCIe path (VM_ALIAS_WINDOWS=0?)"; exit 1; }
+	hp_pcie_load || exit 1
+	say "target: 4 null_blk namespaces on a PCI port of nvmet-pci-epf, on pci-epc-loopback"
+	HP_NQN=$(hp_subsys_create demo) || exit 1
+	paths=1
+	how="the PCIe controller"
+else
+	say "target: 4 null_blk namespaces, loop port and tcp port $TCP_ADDR:$TCP_PORT"
+	hp_setup_two_ctrls demo || exit 1
+	paths=2
+	how="both controllers"
+fi
 for i in 1 2 3 4; do
 	dev=$(hp_nullb_create hpdemo$i 64)
 	hp_ns_create "$HP_NQN" $i "$dev"
 done
-hp_connect_both "$HP_NQN" || exit 1
-for i in 1 2 3 4; do hp_wait "nsid $i" hp_ns_visible_all "$HP_NQN" $i 2; done
+if [ "$pcie" = 1 ]; then
+	{ hp_pcie_setup "$HP_NQN" 9 && hp_pcie_start "$HP_NQN"; } || exit 1
+	echo "host: $HP_PCTRL at PCI $(basename "$(readlink -f "/sys/class/nvme/$HP_PCTRL/device")"), driver $(basename "$(readlink -f "/sys/class/nvme/$HP_PCTRL/device/driver")")"
+else
+	hp_connect_both "$HP_NQN" || exit 1
+fi
+for i in 1 2 3 4; do hp_wait "nsid $i" hp_ns_visible_all "$HP_NQN" $i $paths; done
 host_view
 
 ns=$(hp_ns_dir "$HP_NQN" 2)
@@ -43,7 +71,7 @@ t1=$(ms)
 hp_wait "host drops nsid 2" hp_ns_gone_all "$HP_NQN" 2
 t2=$(ms)
 echo "configfs write returned after $((t1 - t0)) ms (state: $(hp_state "$HP_NQN" 2))"
-echo "host removed the block device through both controllers $((t2 - t0)) ms after the write"
+echo "host removed the block device through $how $((t2 - t0)) ms after the write"
 wait "$fio_pid"
 echo "fio ended with exit code $? (its device went away)"
 host_view
@@ -52,10 +80,10 @@ say "hot-add: echo 1 > .../namespaces/2/enable"
 t0=$(ms)
 echo 1 >"$ns/enable"
 t1=$(ms)
-hp_wait "host adds nsid 2" hp_ns_visible_all "$HP_NQN" 2 2
+hp_wait "host adds nsid 2" hp_ns_visible_all "$HP_NQN" 2 $paths
 t2=$(ms)
 echo "configfs write returned after $((t1 - t0)) ms (state: $(hp_state "$HP_NQN" 2))"
-echo "host added $(hp_disk "$HP_NQN" 2) through both controllers $((t2 - t0)) ms after the write"
+echo "host added $(hp_disk "$HP_NQN" 2) through $how $((t2 - t0)) ms after the write"
 host_view
 
 say "what the host logged"

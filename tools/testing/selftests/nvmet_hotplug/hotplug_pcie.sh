@@ -8,24 +8,14 @@
 # nvme driver by itself, then teardown in every order the EPC core allows.
 . "$(dirname "$0")/lib.sh"
 
-EPC_CFS=/sys/kernel/config/pci_ep
-EPC=pci-epc-loopback
-FN=$EPC_CFS/functions/nvmet_pci_epf/hppcie
 SERIAL=hpPCIe0001
 MODEL=nvmet-hotplug-pcie
-DEVICEID=0xbeef
+EPC=$HP_EPC
+FN=$HP_EPF
 
-pcie_teardown() {
-	[ -f "$EPC_CFS/controllers/$EPC/start" ] &&
-		echo 0 >"$EPC_CFS/controllers/$EPC/start" 2>/dev/null
-	hp_wait "no PCIe controller" pcie_gone >/dev/null
-	[ -L "$EPC_CFS/controllers/$EPC/hppcie" ] &&
-		unlink "$EPC_CFS/controllers/$EPC/hppcie"
-	[ -d "$FN" ] && rmdir "$FN"
-}
 cleanup() {
 	set +e
-	pcie_teardown
+	hp_pcie_teardown "$HP_NQN"
 	hp_cleanup
 	rmmod pci_epc_loopback 2>/dev/null
 	rmmod nvmet_pci_epf 2>/dev/null
@@ -38,7 +28,8 @@ trap cleanup EXIT
 ktap_print_header
 
 b=${NVMET_HP_BUILD:?NVMET_HP_BUILD not set}
-if ! lspci -n -d 1af4:1110 2>/dev/null | grep -q .; then
+HP_NQN=$NQN_PREFIX:pcie
+if ! hp_pcie_available; then
 	ktap_skip_all "no ivshmem device aliases the VM's RAM (VM_ALIAS_WINDOWS=0?)"
 	exit "$KSFT_SKIP"
 fi
@@ -46,36 +37,18 @@ ktap_set_plan 18
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
-[ -d /sys/module/nvmet_pci_epf ] || insmod "$b/drivers/nvme/target/nvmet-pci-epf.ko" ||
-	ktap_exit_fail_msg "nvmet-pci-epf"
-[ -d /sys/module/pci_epc_loopback ] || insmod "$b/drivers/pci/controller/pci-epc-loopback.ko" ||
-	ktap_exit_fail_msg "pci-epc-loopback"
+hp_pcie_load || ktap_exit_fail_msg "nvmet-pci-epf, pci-epc-loopback"
 
-# pcie_ctrl: sets PCTRL to the host's PCIe controller of our subsystem.
-pcie_ctrl() {
-	local c
-	for c in /sys/class/nvme/nvme*; do
-		hp_rd "$c/transport" && [ "$HP_RD" = pcie ] || continue
-		hp_rd "$c/subsysnqn" && [ "$HP_RD" = "$HP_NQN" ] || continue
-		PCTRL=${c##*/}
-		return 0
-	done
-	return 1
-}
-pcie_gone() { ! pcie_ctrl; }
-pcie_live() {
-	pcie_ctrl && hp_rd "/sys/class/nvme/$PCTRL/state" && [ "$HP_RD" = live ]
-}
+pcie_ctrl() { hp_pcie_ctrl "$HP_NQN" && PCTRL=$HP_PCTRL; }
+pcie_gone() { hp_pcie_gone "$HP_NQN"; }
+pcie_live() { hp_pcie_live "$HP_NQN" && PCTRL=$HP_PCTRL; }
 # intx: interrupts the host's function took, over all CPUs
 intx() {
 	local irq
 	irq=$(cat "/sys/class/nvme/$PCTRL/device/irq") || return 1
 	awk -v i="$irq:" '$1 == i { n = 0; for (f = 2; f <= NF && $f ~ /^[0-9]+$/; f++) n += $f; print n }' /proc/interrupts
 }
-pcie_start() {
-	echo 1 >"$EPC_CFS/controllers/$EPC/start" &&
-		hp_wait "PCIe controller live" pcie_live
-}
+pcie_start() { hp_pcie_start "$HP_NQN" && PCTRL=$HP_PCTRL; }
 fio_verify() {
 	fio --name="$1" --filename="$2" --rw=randrw --bs="$1" --size=32M \
 		--direct=1 --ioengine=libaio --iodepth=16 --verify=crc32c \
@@ -86,20 +59,12 @@ fio_verify() {
 
 # The target: one subsystem on a PCI port, nsid 1 on memory-backed null_blk.
 nullb=$(hp_nullb_create hppcie1 64) || ktap_exit_fail_msg "null_blk"
-HP_NQN=$(hp_subsys_create pcie) || ktap_exit_fail_msg "subsystem"
+hp_subsys_create pcie >/dev/null || ktap_exit_fail_msg "subsystem"
 S=$CFS/subsystems/$HP_NQN
 echo "$SERIAL" >"$S/attr_serial"
 echo -n "$MODEL" >"$S/attr_model"
-echo 0x1b96 >"$S/attr_vendor_id"
-echo 0x1b96 >"$S/attr_subsys_vendor_id"
-echo 4 >"$S/attr_qid_max"
 hp_ns_create "$HP_NQN" 1 "$nullb" || ktap_exit_fail_msg "nsid 1"
-hp_port_create 9 pci && hp_port_link 9 "$HP_NQN" || ktap_exit_fail_msg "pci port"
-mkdir "$FN" || ktap_exit_fail_msg "endpoint function"
-echo "$DEVICEID" >"$FN/deviceid"
-echo 9 >"$FN/nvme/portid"
-echo "$HP_NQN" >"$FN/nvme/subsysnqn"
-ln -s "$FN" "$EPC_CFS/controllers/$EPC/" || ktap_exit_fail_msg "link to $EPC"
+hp_pcie_setup "$HP_NQN" 9 || ktap_exit_fail_msg "endpoint function on $EPC"
 
 # Bring-up.
 pcie_start || ktap_exit_fail_msg "no PCIe controller on the host"

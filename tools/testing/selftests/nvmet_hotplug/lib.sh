@@ -511,3 +511,70 @@ hp_setup_live() {
 			ktap_exit_fail_msg "nsid $i not seen"
 	done
 }
+
+# The PCIe path: nvmet-pci-epf on the loopback PCI endpoint controller
+# (drivers/pci/controller/pci-epc-loopback.c), whose host side is the
+# stock nvme PCI driver of this same kernel.
+EPC_CFS=/sys/kernel/config/pci_ep
+HP_EPC=pci-epc-loopback
+HP_EPF=$EPC_CFS/functions/nvmet_pci_epf/hppcie
+
+# hp_pcie_available: the VM maps its RAM in ivshmem BARs (tools/vm.sh).
+hp_pcie_available() { lspci -n -d 1af4:1110 2>/dev/null | grep -q .; }
+
+hp_pcie_load() {
+	local b=${NVMET_HP_BUILD:?NVMET_HP_BUILD not set}
+	[ -d /sys/module/nvmet_pci_epf ] ||
+		insmod "$b/drivers/nvme/target/nvmet-pci-epf.ko" || return 1
+	[ -d /sys/module/pci_epc_loopback ] ||
+		insmod "$b/drivers/pci/controller/pci-epc-loopback.ko"
+}
+
+# hp_pcie_setup NQN PORTID: a pci port for NQN and an endpoint function
+# serving it, linked to the loopback EPC (not started).
+hp_pcie_setup() {
+	local s=$CFS/subsystems/$1
+	echo 0x1b96 >"$s/attr_vendor_id" || return 1
+	echo 0x1b96 >"$s/attr_subsys_vendor_id" || return 1
+	hp_port_create "$2" pci && hp_port_link "$2" "$1" || return 1
+	mkdir "$HP_EPF" || return 1
+	echo 0xbeef >"$HP_EPF/deviceid" || return 1
+	echo "$2" >"$HP_EPF/nvme/portid" || return 1
+	echo "$1" >"$HP_EPF/nvme/subsysnqn" || return 1
+	ln -s "$HP_EPF" "$EPC_CFS/controllers/$HP_EPC/"
+}
+
+# hp_pcie_ctrl NQN: sets HP_PCTRL to the host's PCIe controller of NQN.
+hp_pcie_ctrl() {
+	local c
+	for c in /sys/class/nvme/nvme*; do
+		hp_rd "$c/transport" && [ "$HP_RD" = pcie ] || continue
+		hp_rd "$c/subsysnqn" && [ "$HP_RD" = "$1" ] || continue
+		HP_PCTRL=${c##*/}
+		return 0
+	done
+	return 1
+}
+hp_pcie_gone() { ! hp_pcie_ctrl "$1"; }
+hp_pcie_live() {
+	hp_pcie_ctrl "$1" && hp_rd "/sys/class/nvme/$HP_PCTRL/state" &&
+		[ "$HP_RD" = live ]
+}
+
+# hp_pcie_start NQN: start the link and wait for the host's controller.
+hp_pcie_start() {
+	echo 1 >"$EPC_CFS/controllers/$HP_EPC/start" &&
+		hp_wait "PCIe controller live" hp_pcie_live "$1"
+}
+
+# hp_pcie_teardown NQN: stop, wait for the host to let go, unlink, and
+# remove the function (the port goes with hp_cleanup).
+hp_pcie_teardown() {
+	[ -f "$EPC_CFS/controllers/$HP_EPC/start" ] &&
+		echo 0 >"$EPC_CFS/controllers/$HP_EPC/start" 2>/dev/null
+	hp_wait "no PCIe controller" hp_pcie_gone "$1" >/dev/null
+	[ -L "$EPC_CFS/controllers/$HP_EPC/${HP_EPF##*/}" ] &&
+		unlink "$EPC_CFS/controllers/$HP_EPC/${HP_EPF##*/}"
+	[ -d "$HP_EPF" ] && rmdir "$HP_EPF"
+	return 0
+}
