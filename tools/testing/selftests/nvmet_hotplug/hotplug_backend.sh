@@ -56,12 +56,17 @@ writes() { awk '{ print $5 }' /sys/block/hpbk/stat; }
 w0=$(writes)
 hp_wait "load reaches the backend" eval '[ "$(writes)" -gt $((w0 + 64)) ]'
 
-# 1. The device goes away under load.
+# 1. The device goes away under load (timed, to 0.2 s polls).
+usecs() { echo "${EPOCHREALTIME/./}"; }
+t0=$(usecs)
 power 0
 hp_check "the namespace goes to backend-lost by itself" \
 	hp_wait "backend-lost" state_is backend-lost
+t1=$(usecs)
 hp_check "the host removed nsid 1 through both controllers" \
 	hp_wait "nsid 1 gone" hp_ns_gone_all "$HP_NQN" 1
+t2=$(usecs)
+hp_log "backend loss under load: nsid 1 backend-lost $(((t1 - t0) / 1000)) ms after the power-off, gone from both host controllers after $(((t2 - t0) / 1000)) ms"
 hp_check "stats count one backend loss and the state says why" \
 	eval '[ "$(hp_stat "$HP_NQN" 1 backend_lost)" -eq 1 ] &&
 	      grep -q "reason: backend /dev/hpbk went away" "$ns/hotplug/state"'
