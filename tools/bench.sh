@@ -9,7 +9,7 @@
 #
 # The guest writes results/bench/bench.{json,csv,log}; they are copied to
 # BENCH_OUT (default results/bench/bench.json) and the same name with .csv
-# and .log.  The guest's knobs (CYCLES, VIS_CYCLES, MASS_NR, IO_RUNS,
+# and .log.  The guest's knobs (PHASES, CYCLES, VIS_CYCLES, MASS_NR, IO_RUNS,
 # IO_RUNTIME, MEM_NR, DELAY_MS, QUIESCE_MS, P1_BUDGET) are passed on from
 # the environment.
 set -euo pipefail
@@ -29,8 +29,8 @@ mkdir -p "$res"
 rm -f "$res/bench.json" "$res/bench.csv" "$res/bench.log"
 knobs=()
 for v in CYCLES VIS_CYCLES MASS_NR IO_RUNS IO_RUNTIME MEM_NR DELAY_MS \
-	 QUIESCE_MS P1_BUDGET; do
-	[ -n "${!v:-}" ] && knobs+=("$v=${!v}")
+	 QUIESCE_MS P1_BUDGET PHASES; do
+	[ -n "${!v:-}" ] && knobs+=("$v=\"${!v}\"")
 done
 start=$SECONDS
 tools/in-vm.sh bench "${knobs[@]}" tools/bench-guest.sh "$res/bench.json"
