@@ -32,7 +32,8 @@
 #
 # Knobs (environment): CYCLES (50), VIS_CYCLES (15), MASS_NR (256),
 # IO_RUNS (5), IO_RUNTIME (10 s), MEM_NR (512), DELAY_MS (50), QUIESCE_MS
-# (2000), PHASES ("1 2 3 4 5 6": the phases to run), P1_BUDGET (300 s
+# (2000), PHASES ("1 2 3 4 5 6": the phases to run), P4_PERIOD_MS
+# (1000), P1_BUDGET (300 s
 # per path for phase 1; it stops early, with
 # fewer cycles, rather than overrun).
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-300}
@@ -44,6 +45,11 @@ MASS_NR=${MASS_NR:-256}
 MASS_TIMEOUT=${MASS_TIMEOUT:-600}
 IO_RUNS=${IO_RUNS:-5}
 PHASES=${PHASES:-1 2 3 4 5 6}
+# Phase 4: one remove+add cycle of B per P4_PERIOD_MS.  Back to back, the
+# loop (configfs writes, the host's rescans) takes a whole CPU of the two
+# the VM has, and A loses that CPU whichever target runs: phase 4 also
+# runs back to back, for the record, but the target is checked paced.
+P4_PERIOD_MS=${P4_PERIOD_MS:-1000}
 IO_RUNTIME=${IO_RUNTIME:-10}
 MEM_NR=${MEM_NR:-512}
 # Phase 1's backend: null_blk (keeping no data) under dm-delay with every
@@ -459,9 +465,22 @@ p3_round() {
 				"$(awk '$1 == "duration_us" { print $2 }' "$shp/last_batch")"
 		fi
 		settle "$MASS_TIMEOUT" "$nqn" host_count_is "$nqn" $((v * N)) ||
-			{ echo "$k $op: the host has $REPLY namespaces"; return 1; }
+			{ p3_why "$k $op" "$nqn" "$nss" "$N"; return 1; }
 		t2=${EPOCHREALTIME//[!0-9]/}
 		res "${k}_${op}_host_ms" "$(us $((t2 - t0)))"
+	done
+}
+
+# p3_why WHAT NQN NS-DIR N: the host's view did not match: say what each
+# side has.
+p3_why() {
+	local c i on=0
+	for ((i = 1; i <= $4; i++)); do
+		[ "$(cat "$3/$i/enable")" = 1 ] && on=$((on + 1))
+	done
+	echo "$1: the host has $REPLY block devices; the target has $on of $4 namespaces enabled"
+	for c in $(hp_ctrls "$2"); do
+		echo "$c: state $(cat "/sys/class/nvme/$c/state"), $(nvme list-ns "/dev/$c" 2>&1 | grep -c '^\[') active namespaces listed"
 	done
 }
 
@@ -495,11 +514,13 @@ p3() {
 # ---------------------------------------------------------------------
 # Phase 4: IOPS of namespace A while namespace B is hot-plugged in a loop.
 
-# p4_toggle NQN NS-DIR: remove and add B until $work/p4.stop exists,
-# each time until the host saw it; counts the cycles in $work/p4.toggles.
+# p4_toggle NQN NS-DIR PERIOD_MS: remove and add B until $work/p4.stop
+# exists, each time until the host saw it, one cycle every PERIOD_MS (0:
+# back to back); counts the cycles in $work/p4.toggles.
 p4_toggle() {
-	local n=0 disk
+	local n=0 disk t0 left
 	while [ ! -e "$work/p4.stop" ]; do
+		t0=${EPOCHREALTIME//[!0-9]/}
 		settle "$WAIT_TIMEOUT" "$1" host_find "$1" 2 || break
 		disk=$HOST_DISK
 		echo 0 >"$2/enable" || break
@@ -507,7 +528,29 @@ p4_toggle() {
 		echo 1 >"$2/enable" || break
 		n=$((n + 1))
 		echo "$n" >"$work/p4.toggles"
+		left=$(($3 * 1000 - (${EPOCHREALTIME//[!0-9]/} - t0)))
+		[ "$left" -gt 0 ] && nap "$(awk -v u="$left" 'BEGIN { printf "%.3f", u / 1e6 }')"
 	done
+}
+
+# p4_loop MODE NQN DISK WHAT PERIOD_MS: A's IOPS while B cycles.
+p4_loop() {
+	local tpid iops rc
+	rm -f "$work/p4.stop"
+	echo 0 >"$work/p4.toggles"
+	p4_toggle "$2" "$(hp_ns_dir "$2" 2)" "$5" &
+	tpid=$!
+	HP_BG_PIDS+=("$tpid")
+	iops=$(fio_iops "$3" "$IO_RUNTIME")
+	rc=$?
+	: >"$work/p4.stop"
+	stop_bg "$tpid"
+	[ "$rc" -eq 0 ] || return 1
+	res "p4_${1}_${4}_iops" "$iops"
+	res "p4_${1}_${4}_toggles" "$(cat "$work/p4.toggles")"
+	# B back, as for the first run
+	echo 1 >"$(hp_ns_dir "$2" 2)/enable" 2>/dev/null
+	settle "$WAIT_TIMEOUT" "$2" host_find "$2" 2
 }
 
 p4_path() {
@@ -527,27 +570,13 @@ p4_path() {
 	iops=$(fio_iops "$disk" "$IO_RUNTIME") || return 1
 	res "p4_${mode}_alone1_iops" "$iops"
 
-	rm -f "$work/p4.stop"
-	echo 0 >"$work/p4.toggles"
-	p4_toggle "$nqn" "$(hp_ns_dir "$nqn" 2)" &
-	tpid=$!
-	HP_BG_PIDS+=("$tpid")
-	iops=$(fio_iops "$disk" "$IO_RUNTIME")
-	rc=$?
-	: >"$work/p4.stop"
-	stop_bg "$tpid"
-	[ "$rc" -eq 0 ] || return 1
-	res "p4_${mode}_loop_iops" "$iops"
-	res "p4_${mode}_toggles" "$(cat "$work/p4.toggles")"
-
-	# B back, as for the first run
-	echo 1 >"$(hp_ns_dir "$nqn" 2)/enable" 2>/dev/null
-	settle "$WAIT_TIMEOUT" "$nqn" host_find "$nqn" 2 || return 1
+	p4_loop "$mode" "$nqn" "$disk" loop "$P4_PERIOD_MS" || return 1
+	p4_loop "$mode" "$nqn" "$disk" flat 0 || return 1
 	iops=$(fio_iops "$disk" "$IO_RUNTIME") || return 1
 	res "p4_${mode}_alone2_iops" "$iops"
 }
 
-p4() { each_mode 4 "randread on A, B alone / hot-plugged in a loop / alone (${IO_RUNTIME} s each)" p4_path; }
+p4() { each_mode 4 "randread on A, B alone / hot-plugged every ${P4_PERIOD_MS} ms / back to back / alone (${IO_RUNTIME} s each)" p4_path; }
 
 p4_results() {
 	local mode a1 a2 l
@@ -555,6 +584,9 @@ p4_results() {
 		a1=$(get "p4_${mode}_alone1_iops")
 		a2=$(get "p4_${mode}_alone2_iops")
 		l=$(get "p4_${mode}_loop_iops")
+		res "p4_${mode}_flat_fraction" "$(awk -v a="$a1" -v l="$(get "p4_${mode}_flat_iops")" 'BEGIN {
+			if (a ~ /^[0-9]+$/ && l ~ /^[0-9]+$/ && a > 0) printf "%.3f", l / a
+			else print "n/a" }')"
 		res "p4_${mode}_alone_iops" "$(awk -v a="$a1" -v b="$a2" 'BEGIN {
 			if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/) printf "%d", (a + b) / 2
 			else if (a ~ /^[0-9]+$/) print a; else print "n/a" }')"
@@ -822,13 +854,19 @@ row 3 "remove+add $MASS_NR: 2x$MASS_NR writes vs 2 batches" ms \
 	">= 20x faster (<= 0.05x)" ratio le 0.05
 row 4 "A randread IOPS, B alone" IOPS \
 	"$(get p4_stock_alone_iops)" "$(get p4_module_alone_iops)"
-row 4 "A randread IOPS, B hot-plugged in a loop" IOPS \
+row 4 "A randread IOPS, B hot-plugged every $P4_PERIOD_MS ms" IOPS \
 	"$(get p4_stock_loop_iops)" "$(get p4_module_loop_iops)"
 row 4 "B remove+add cycles meanwhile" count \
-	"$(get p4_stock_toggles)" "$(get p4_module_toggles)"
+	"$(get p4_stock_loop_toggles)" "$(get p4_module_loop_toggles)"
 row 4 "A keeps (fraction of alone)" fraction \
 	"$(get p4_stock_fraction)" "$(get p4_module_fraction)" \
 	">= 0.95" module ge 0.95
+row 4 "A randread IOPS, B hot-plugged back to back" IOPS \
+	"$(get p4_stock_flat_iops)" "$(get p4_module_flat_iops)"
+row 4 "B remove+add cycles meanwhile, back to back" count \
+	"$(get p4_stock_flat_toggles)" "$(get p4_module_flat_toggles)"
+row 4 "A keeps, back to back (the loop's CPU included)" fraction \
+	"$(get p4_stock_flat_fraction)" "$(get p4_module_flat_fraction)"
 row 5 "4 KiB randread QD32 null_blk, median of $IO_RUNS" IOPS \
 	"$(get p5_stock_iops)" "$(get p5_module_iops)" \
 	">= 0.99x stock" ratio ge 0.99

@@ -10,7 +10,8 @@
 # The guest writes results/bench/bench.{json,csv,log}; they are copied to
 # BENCH_OUT (default results/bench/bench.json) and the same name with .csv
 # and .log.  The guest's knobs (PHASES, CYCLES, VIS_CYCLES, MASS_NR, IO_RUNS,
-# IO_RUNTIME, MEM_NR, DELAY_MS, QUIESCE_MS, P1_BUDGET) are passed on from
+# IO_RUNTIME, MEM_NR, DELAY_MS, QUIESCE_MS, P1_BUDGET, P4_PERIOD_MS) are
+# passed on from
 # the environment.
 set -euo pipefail
 
@@ -29,7 +30,7 @@ mkdir -p "$res"
 rm -f "$res/bench.json" "$res/bench.csv" "$res/bench.log"
 knobs=()
 for v in CYCLES VIS_CYCLES MASS_NR IO_RUNS IO_RUNTIME MEM_NR DELAY_MS \
-	 QUIESCE_MS P1_BUDGET PHASES; do
+	 QUIESCE_MS P1_BUDGET PHASES P4_PERIOD_MS; do
 	[ -n "${!v:-}" ] && knobs+=("$v=\"${!v}\"")
 done
 start=$SECONDS
