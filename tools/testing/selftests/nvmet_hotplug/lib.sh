@@ -520,7 +520,14 @@ HP_EPC=pci-epc-loopback
 HP_EPF=$EPC_CFS/functions/nvmet_pci_epf/hppcie
 
 # hp_pcie_available: the VM maps its RAM in ivshmem BARs (tools/vm.sh).
-hp_pcie_available() { lspci -n -d 1af4:1110 2>/dev/null | grep -q .; }
+hp_pcie_available() {
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		hp_rd "$d/vendor" && [ "$HP_RD" = 0x1af4 ] || continue
+		hp_rd "$d/device" && [ "$HP_RD" = 0x1110 ] && return 0
+	done
+	return 1
+}
 
 hp_pcie_load() {
 	local b=${NVMET_HP_BUILD:?NVMET_HP_BUILD not set}
