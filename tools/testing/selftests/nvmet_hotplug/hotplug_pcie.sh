@@ -73,9 +73,10 @@ hp_log "host controller $PCTRL at $(basename "$(readlink -f /sys/class/nvme/$PCT
 hp_check "nvme list shows a pcie controller with the subsystem NQN, serial and model" \
 	eval 'grep -q "$HP_NQN" <<<"$list" && grep -Eq "$PCTRL +$SERIAL +$MODEL.* pcie " <<<"$list"'
 idc=$(nvme id-ctrl "/dev/$PCTRL" -o json)
+hp_log "id-ctrl: $(jq -c '{vid, sn, mn, subnqn}' <<<"$idc")"
 hp_check "nvme id-ctrl matches the target's configuration" \
-	eval '[ "$(jq -r ".sn | rtrimstr(\" \")" <<<"$idc")" = "$SERIAL" ] &&
-	      [ "$(jq -r ".mn | rtrimstr(\" \")" <<<"$idc")" = "$MODEL" ] &&
+	eval '[ "$(jq -r ".sn | sub(\" +\$\"; \"\")" <<<"$idc")" = "$SERIAL" ] &&
+	      [ "$(jq -r ".mn | sub(\" +\$\"; \"\")" <<<"$idc")" = "$MODEL" ] &&
 	      [ "$(jq -r .subnqn <<<"$idc")" = "$HP_NQN" ] &&
 	      [ "$(jq -r .vid <<<"$idc")" = $((0x1b96)) ]'
 hp_check "nsid 1 is a block device on the host" \
@@ -153,6 +154,8 @@ hp_check "orderly: the host removes the function, the endpoint saw the shutdown"
 echo 0 >"$EPC_CFS/controllers/$EPC/start"
 # Stop with the host live (the link drops under it: a surprise removal).
 pcie_start || ktap_exit_fail_msg "restart after stop"
+hp_wait "nsid 1 after the restart" hp_ns_visible_all "$HP_NQN" 1 1 ||
+	ktap_exit_fail_msg "nsid 1 after the restart"
 dev=$(hp_disk "$HP_NQN" 1)
 fio --name=bg --filename="$dev" --rw=randread --bs=4k --direct=1 \
 	--ioengine=libaio --iodepth=8 --time_based --runtime=600 \
@@ -171,6 +174,9 @@ hp_check "stop, unlink, rmmod pci-epc-loopback: the controller unloads" \
 insmod "$b/drivers/pci/controller/pci-epc-loopback.ko" || ktap_exit_fail_msg "reload"
 ln -s "$FN" "$EPC_CFS/controllers/$EPC/" || ktap_exit_fail_msg "relink"
 pcie_start || ktap_exit_fail_msg "start after reload"
+hp_wait "nsid 1 after the reload" hp_ns_visible_all "$HP_NQN" 1 1 ||
+	ktap_exit_fail_msg "nsid 1 after the reload"
+dev=$(hp_disk "$HP_NQN" 1)
 rmmod pci_epc_loopback 2>"$work/rmmod.err"
 rc=$?
 hp_log "rmmod pci-epc-loopback with a function linked: $(cat "$work/rmmod.err")"

@@ -484,7 +484,7 @@ hp_fio_json() { sed -n '/^{/,$p' "$1" | jq -r "[.jobs[] | $2] | add"; }
 # hp_running PID: the process exists and is not a zombie.
 hp_running() {
 	[ -r "/proc/$1/stat" ] || return 1
-	! awk '{ exit $3 != "Z" }' "/proc/$1/stat"
+	! awk '{ exit $3 != "Z" }' "/proc/$1/stat" 2>/dev/null
 }
 
 # Start of a test: load the modules and remove what an aborted run left.
