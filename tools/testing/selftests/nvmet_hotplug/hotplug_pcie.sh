@@ -88,7 +88,23 @@ irq0=$(intx)
 hp_check "fio 4 KiB randrw with verify: no error" fio_verify 4k "$dev"
 hp_check "fio 128 KiB randrw with verify: no error" fio_verify 128k "$dev"
 irq1=$(intx)
-hp_log "4k: $(hp_fio_json "$work/4k.json" '.read.iops + .write.iops' | cut -d. -f1) IOPS; INTx $irq0 -> $irq1"
+hp_log "INTx $irq0 -> $irq1"
+# For the record: the same fio jobs over nvme-loop, on a subsystem of its
+# own (the same one would add a path to the PCIe namespace's head).
+perf() {
+	local bs
+	for bs in 4k 128k; do
+		hp_log "$1 $bs randrw QD16: $(hp_fio_json "$work/$bs.json" '.read.iops + .write.iops' | cut -d. -f1) IOPS, $(hp_fio_json "$work/$bs.json" '.read.bw + .write.bw') KiB/s"
+	done
+}
+perf pcie
+refnullb=$(hp_nullb_create hppcieref 64) && refnqn=$(hp_subsys_create pcieref) &&
+	hp_ns_create "$refnqn" 1 "$refnullb" && hp_port_create 8 loop &&
+	hp_port_link 8 "$refnqn" && hp_connect "$refnqn" loop >/dev/null &&
+	hp_wait "loop reference namespace" hp_ns_visible_all "$refnqn" 1 1 &&
+	fio_verify 4k "$(hp_disk "$refnqn" 1)" && fio_verify 128k "$(hp_disk "$refnqn" 1)" &&
+	perf nvme-loop
+hp_disconnect_all "$refnqn"
 hp_check "the function's INTx is counted in /proc/interrupts" \
 	[ "${irq1:-0}" -gt "${irq0:-0}" ]
 
@@ -191,6 +207,8 @@ echo 0 >"$EPC_CFS/controllers/$EPC/start"
 hp_wait "PCIe controller gone" pcie_gone
 unlink "$EPC_CFS/controllers/$EPC/hppcie"
 rmdir "$FN"
+# the enabled pci port holds the transport module too
+rm "$CFS/ports/9/subsystems/$HP_NQN"
 hp_check "stop, unlink, rmmod nvmet-pci-epf then pci-epc-loopback: both unload" \
 	eval 'rmmod nvmet_pci_epf && rmmod pci_epc_loopback'
 hp_check "dmesg clean" hp_dmesg_clean
