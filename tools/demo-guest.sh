@@ -20,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ms() { echo $(($(date +%s%N) / 1000000)); }
+ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 say() { printf '\n== %s\n' "$*"; }
 host_view() {
 	nvme list -v 2>/dev/null | sed -n '/^Subsystem/,$p' | head -n 20
@@ -41,8 +41,11 @@ else
 	paths=2
 	how="both controllers"
 fi
+# nsid 2's writes take 100 ms in the backend (dm-delay), as on a busy
+# disk, so that the hot-remove has I/O in flight to drain
 for i in 1 2 3 4; do
 	dev=$(hp_nullb_create hpdemo$i 64)
+	[ $i = 2 ] && dev=$(hp_dm_delay hpdemoslow "$dev" 0 100)
 	hp_ns_create "$HP_NQN" $i "$dev"
 done
 if [ "$pcie" = 1 ]; then
