@@ -585,3 +585,30 @@ hp_pcie_teardown() {
 	[ -d "$HP_EPF" ] && rmdir "$HP_EPF"
 	return 0
 }
+
+# hp_verify_written WORK HOST FIO-ARGS...: after a hot-remove under a fio
+# write load run in WORK with --verify_state_save=1 (its JSON output in
+# WORK/write.json, its stderr in WORK/write.err), and the same backend
+# re-added as HOST: verify what fio wrote.  fio's saved state counts the
+# writes that failed when the device went away as done, and a failed write
+# need not be on the media: every block that does not verify must be one
+# whose write fio saw fail.  Logs the counts; 0 if nothing else is bad.
+hp_verify_written() {
+	local work=$1 host=$2 bad written read
+	shift 2
+	(cd "$work" && fio --name=load --filename="$host" --verify_only \
+		--verify_state_load=1 --continue_on_error=verify "$@" \
+		--output="$work/verify.json" 2>"$work/verify.err")
+	hp_offsets 'write offset=[0-9]+' "$work/write.err" >"$work/failed"
+	hp_offsets 'verify.* offset [0-9]+' "$work/verify.err" >"$work/bad"
+	bad=$(comm -23 "$work/bad" "$work/failed" | wc -l)
+	written=$(hp_fio_json "$work/write.json" '.write.io_bytes' 2>/dev/null)
+	read=$(hp_fio_json "$work/verify.json" '.read.io_bytes' 2>/dev/null)
+	hp_log "fio wrote ${written:-?} bytes, $(wc -l <"$work/failed") writes failed at the removal; verified ${read:-?} bytes, $(wc -l <"$work/bad") blocks bad, $bad of them not failed writes"
+	if [ "$bad" -ne 0 ]; then
+		hp_log "blocks that fio saw written but read back wrong:"
+		comm -23 "$work/bad" "$work/failed" | head -n 20 | sed 's/^/#   /'
+	fi
+	[ "$bad" -eq 0 ] && [ "${read:-0}" -gt 0 ] && [ "${written:-0}" -gt 0 ]
+}
+hp_offsets() { grep -Eo "$1" "$2" | grep -Eo '[0-9]+$' | sort -u; }
