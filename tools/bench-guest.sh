@@ -270,7 +270,7 @@ us() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
 # Phase 1: hot-remove under a 16-job 1 MiB sequential write load.
 
 p1_path() {
-	local mode=$1 nqn ns dev disk i pid t0 t1 t2 rc
+	local mode=$1 nqn ns dev disk i pid t0 t1 t2 rc d
 	local wf=$work/s.p1_write_$mode hf=$work/s.p1_host_$mode
 	: >"$wf"
 	: >"$hf"
@@ -320,6 +320,13 @@ p1_path() {
 		rc=$?
 		t1=${EPOCHREALTIME//[!0-9]/}
 		echo $((t1 - t0)) >>"$wf"
+		# the module's part of it: the drain (percpu_ref kill to zero)
+		# and what it spends around it
+		if [ "$mode" = module ] && [ "$rc" -eq 0 ]; then
+			d=$(awk '$1 == "last_quiesce_us" { print $2 }' "$ns/hotplug/stats")
+			echo "$d" >>"$work/s.p1_drain_module"
+			echo $((t1 - t0 - d)) >>"$work/s.p1_overhead_module"
+		fi
 		if [ "$rc" -ne 0 ]; then
 			# module: the drain outlived QUIESCE_MS (on_timeout = fail,
 			# the namespace stays live); counted, then removed idle.
@@ -371,6 +378,12 @@ p1_results() {
 	for mode in stock module; do
 		samples "$work/s.p1_write_$mode" "p1_${mode}_write"
 		samples "$work/s.p1_host_$mode" "p1_${mode}_host"
+	done
+	samples "$work/s.p1_drain_module" p1_module_drain
+	samples "$work/s.p1_overhead_module" p1_module_overhead
+	for mode in stock module; do
+		# how many removals found (almost) nothing to drain
+		res "p1_${mode}_writes_under_20ms" "$(awk '$1 < 20000 { n++ } END { print n + 0 }' "$work/s.p1_write_$mode" 2>/dev/null)"
 	done
 }
 
@@ -820,6 +833,12 @@ for s in p50 p99 max; do
 		"$(get p1_stock_write_max_ms)" "$(get p1_module_write_max_ms)" ;;
 	esac
 done
+row 1 "hot-remove under load: drain of the I/O in flight p50" ms \
+	- "$(get p1_module_drain_p50_ms)"
+row 1 "hot-remove under load: write minus drain p50 (p99)" ms \
+	- "$(get p1_module_overhead_p50_ms) ($(get p1_module_overhead_p99_ms))"
+row 1 "removals that returned within 20 ms" count \
+	"$(get p1_stock_writes_under_20ms)" "$(get p1_module_writes_under_20ms)"
 row 1 "hot-remove under load: host drops disk p50" ms \
 	"$(get p1_stock_host_p50_ms)" "$(get p1_module_host_p50_ms)"
 row 1 "cycles (failed writes)" count \
