@@ -64,8 +64,9 @@ fio --name=load --filename="$disk" --rw=write --bs=1M --numjobs=16 \
 	--size=4M --offset_increment=4M --direct=1 --ioengine=libaio \
 	--iodepth=2 --time_based --runtime=600 --output=/dev/null 2>/dev/null &
 fio_pid=$!
-hp_wait "I/O in flight" eval "[ \$(cat $ns/hotplug/inflight) -gt 0 ]"
-echo "target: $(cat "$ns/hotplug/inflight") commands in flight on nsid 2"
+inflight() { hp_rd "$ns/hotplug/inflight" && n=$HP_RD && [ "$n" -gt 0 ]; }
+hp_wait "I/O in flight" inflight
+echo "target: $n commands in flight on nsid 2 (last look before the removal)"
 
 say "hot-remove: echo 0 > .../namespaces/2/enable"
 t0=$(ms)
