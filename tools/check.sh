@@ -46,38 +46,65 @@ else
 fi
 
 sel=tools/testing/selftests/nvmet_hotplug
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] ||
+	mapfile -t tests < <(sed -n 's/^TEST_PROGS *+\?:\?= *//p' "$sel/Makefile")
+# Two boots.  The PCIe test needs the VM's RAM aliased in ivshmem BARs
+# (tools/vm.sh, VM_ALIAS_WINDOWS); it runs in a boot of its own, with the
+# leak and whole-run dmesg check after it, and the rest of the suite in a
+# boot without the aliases: two whole-suite runs with them lost the guest
+# mid-suite (no output, cause not found yet), each test alone never did.
+boot1=() boot2=()
+for t in "${tests[@]}"; do
+	case $t in
+	hotplug_pcie.sh) boot2+=("$t") ;;
+	*) boot1+=("$t") ;;
+	esac
+done
+[ ${#boot2[@]} -gt 0 ] && boot2+=(hotplug_zz_leaks.sh)
+# vmrun RESULTS ALIASES TEST...
+vmrun() {
+	local r=$1 w=$2
+	shift 2
+	mkdir -p "$r"
+	VM_ALIAS_WINDOWS=$w tools/vm.sh "$kdir" "$r" \
+		"cd $top && NVMET_HP_BUILD=$b KSRC=$ksrc $sel/run_suite.sh $r $*" \
+		2>&1 | tee "$r/vm.log"
+}
 vm_start=$SECONDS
-tools/vm.sh "$kdir" "$res" \
-	"cd $top && NVMET_HP_BUILD=$b KSRC=$ksrc $sel/run_suite.sh $res $*" \
-	2>&1 | tee "$res/vm.log"
-echo "# VM run took $((SECONDS - vm_start)) s"
+[ ${#boot1[@]} -gt 0 ] && vmrun "$res" 0 "${boot1[@]}"
+[ ${#boot2[@]} -gt 0 ] && vmrun "$res/pcie" 4 "${boot2[@]}"
+echo "# VM runs took $((SECONDS - vm_start)) s"
 
 # Count every KTAP test case of every script; a script that stopped early
 # counts its missing cases as failed.
 shopt -s nullglob
-tests=("$@")
-[ ${#tests[@]} -gt 0 ] ||
-	mapfile -t tests < <(sed -n 's/^TEST_PROGS *+\?:\?= *//p' "$sel/Makefile")
-for t in "${tests[@]}"; do
-	f=$res/$t.tap
-	if [ ! -f "$f" ]; then
-		result fail "$t did not run"
-		continue
-	fi
-	plan=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$f" | head -n 1)
-	ok=$(grep -c '^ok ' "$f")
-	nok=$(grep -c '^not ok ' "$f")
-	skip=$(grep -c '^ok .*# SKIP' "$f")
-	pass=$((pass + ok - skip))
-	fail=$((fail + nok))
-	missing=$(( ${plan:-1} - ok - nok ))
-	[ "$missing" -gt 0 ] && fail=$((fail + missing))
-	rc=$(cat "$res/$t.rc" 2>/dev/null || echo '?')
-	echo "# $t: plan ${plan:-none}, $ok ok ($skip skipped), $nok not ok, $missing missing, exit $rc"
-	if [ "$rc" != 0 ] && [ "$nok" -eq 0 ] && [ "$missing" -le 0 ]; then
-		fail=$((fail + 1))
-	fi
-done
+count() {
+	local r=$1 t f plan ok nok skip missing rc
+	shift
+	for t in "$@"; do
+		f=$r/$t.tap
+		if [ ! -f "$f" ]; then
+			result fail "$t did not run"
+			continue
+		fi
+		plan=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$f" | head -n 1)
+		ok=$(grep -c '^ok ' "$f")
+		nok=$(grep -c '^not ok ' "$f")
+		skip=$(grep -c '^ok .*# SKIP' "$f")
+		pass=$((pass + ok - skip))
+		fail=$((fail + nok))
+		missing=$(( ${plan:-1} - ok - nok ))
+		[ "$missing" -gt 0 ] && fail=$((fail + missing))
+		rc=$(cat "$r/$t.rc" 2>/dev/null || echo '?')
+		echo "# $t${r#"$res"}: plan ${plan:-none}, $ok ok ($skip skipped), $nok not ok, $missing missing, exit $rc"
+		if [ "$rc" != 0 ] && [ "$nok" -eq 0 ] && [ "$missing" -le 0 ]; then
+			fail=$((fail + 1))
+		fi
+	done
+}
+count "$res" "${boot1[@]}"
+[ ${#boot2[@]} -gt 0 ] && count "$res/pcie" "${boot2[@]}"
 echo "# make check took $((SECONDS - t0)) s"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
