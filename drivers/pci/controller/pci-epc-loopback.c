@@ -394,7 +394,7 @@ static void epc_lb_set_link(struct epc_lb *lb, bool up)
 static void epc_lb_link_work(struct work_struct *work)
 {
 	struct epc_lb *lb = container_of(work, struct epc_lb, link_work);
-	bool up;
+	bool up, undo;
 
 	for (;;) {
 		mutex_lock(&lb->host_lock);
@@ -420,7 +420,11 @@ static void epc_lb_link_work(struct work_struct *work)
 		} else if (!up && !lb->want_up) {
 			epc_lb_host_remove(lb);
 		}
+		/* the function went up, the host did not (failed or stopped) */
+		undo = up && !lb->bus;
 		mutex_unlock(&lb->host_lock);
+		if (undo)
+			pci_epc_linkdown(lb->epc);
 	}
 }
 
