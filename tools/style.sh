@@ -11,6 +11,8 @@ cd "$top"
 b=$(realpath "$1")
 kdir=$(cat "$b/.kdir")
 ksrc=${KSRC:-$kdir}
+# an O= build tree links its source tree as "source"
+[ -z "${KSRC:-}" ] && [ -d "$kdir/source/scripts" ] && ksrc=$(realpath "$kdir/source")
 cp=$ksrc/scripts/checkpatch.pl
 rc=0
 

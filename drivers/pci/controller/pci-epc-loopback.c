@@ -19,14 +19,19 @@
  * memory; the endpoint reaches a host DMA address through an outbound
  * window that is a whole alias BAR.  Each window serves one mapping at a
  * time, so there are as many windows as alias devices (one per persistent
- * completion queue mapping of nvmet-pci-epf, and one for its transfers).
- * See Documentation/nvme/pci-epc-loopback.rst.
+ * completion queue mapping of nvmet-pci-epf, and one for its transfers
+ * when it has no DMA channel).  The controller's device also offers the
+ * function two DMA channels that copy between its buffers and host
+ * addresses directly.  See Documentation/nvme/pci-epc-loopback.rst.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
+#include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
+#include <linux/dmaengine.h>
+#include <linux/highmem.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/ioport.h>
@@ -39,6 +44,7 @@
 #include <linux/pci-epf.h>
 #include <linux/platform_device.h>
 #include <linux/random.h>
+#include <linux/scatterlist.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -56,6 +62,13 @@ module_param(lowmem_mb, ulong, 0444);
 MODULE_PARM_DESC(lowmem_mb,
 		 "RAM below 4 GiB as the machine lays it out, in MiB (0: from the memory map)");
 
+static bool dma = true;
+module_param(dma, bool, 0444);
+MODULE_PARM_DESC(dma,
+		 "offer the endpoint function DMA channels (else it copies through windows)");
+
+static atomic64_t epc_lb_dma_bytes;
+
 struct epc_lb_bar {
 	u64 size;			/* 0: not set */
 	u64 addr;			/* host address: the memory's alias */
@@ -63,9 +76,47 @@ struct epc_lb_bar {
 	bool probing[2];		/* all-ones written to the dword */
 };
 
+/*
+ * The function's DMA engine.  A real endpoint controller has one that moves
+ * data between the endpoint's memory and host addresses without an outbound
+ * window; nvmet-pci-epf asks for a DEV_TO_MEM and a MEM_TO_DEV slave channel
+ * of the controller's device, and falls back to memcpy through a mapped
+ * window without them.  Here both sides are the same machine's RAM, so a
+ * transfer is a copy between two physical ranges of RAM, done when the
+ * transfer is issued.  Host addresses that are not RAM are refused when the
+ * transfer is prepared.
+ */
+#define EPC_LB_DMA_CHANNELS	2
+
+struct epc_lb_dma_seg {
+	phys_addr_t local;		/* the endpoint's buffer */
+	u64 pci_addr;			/* the host's memory */
+	u32 len;
+};
+
+struct epc_lb_dma_desc {
+	struct dma_async_tx_descriptor tx;
+	struct list_head node;
+	enum dma_transfer_direction dir;
+	unsigned int nr_segs;
+	struct epc_lb_dma_seg seg[] __counted_by(nr_segs);
+};
+
+struct epc_lb_dma_chan {
+	struct dma_chan chan;
+	spinlock_t lock;		/* the lists, cfg, busy and cookies */
+	struct dma_slave_config cfg;
+	struct list_head submitted;	/* submitted, not issued yet */
+	struct list_head issued;	/* issued, not done yet */
+	bool busy;			/* a caller is working off issued */
+};
+
 struct epc_lb {
 	struct platform_device *pdev;
 	struct pci_epc *epc;
+	struct dma_device dma;
+	struct epc_lb_dma_chan dma_chan[EPC_LB_DMA_CHANNELS];
+	bool dma_registered;
 
 	/* the alias of RAM: BAR 2 of each ivshmem device */
 	struct pci_dev *alias_dev[EPC_LB_MAX_WINDOWS];
@@ -87,6 +138,7 @@ struct epc_lb {
 
 	/* the host side (under host_lock) */
 	struct mutex host_lock;
+	struct pci_host_bridge *bridge;
 	struct pci_bus *bus;
 	struct pci_sysdata sysdata;
 	struct resource busn;
@@ -287,7 +339,6 @@ static void epc_lb_irq_work(struct irq_work *work)
 static int epc_lb_host_add(struct epc_lb *lb)
 {
 	struct pci_host_bridge *bridge;
-	LIST_HEAD(resources);
 	int ret;
 
 	lb->busn = (struct resource)DEFINE_RES_NAMED(0, 1, EPC_LB_NAME " bus",
@@ -320,24 +371,35 @@ static int epc_lb_host_add(struct epc_lb *lb)
 	}
 	lb->sysdata.node = NUMA_NO_NODE;
 
-	pci_add_resource(&resources, &lb->busn);
-	pci_add_resource(&resources, &lb->mmio);
-	lb->bus = pci_create_root_bus(&lb->pdev->dev, 0, &epc_lb_pci_ops,
-				      &lb->sysdata, &resources);
-	if (!lb->bus) {
-		pci_free_resource_list(&resources);
-		pci_bus_release_emul_domain_nr(lb->sysdata.domain);
-		ret = -ENODEV;
-		goto err_res;
+	/*
+	 * The bridge is allocated here rather than by pci_create_root_bus()
+	 * so that its first reference is ours: pci_remove_root_bus() only
+	 * unregisters it, and epc_lb_host_remove() drops that reference.
+	 */
+	bridge = pci_alloc_host_bridge(0);
+	if (!bridge) {
+		ret = -ENOMEM;
+		goto err_domain;
 	}
-	/* no MSI domain behind this bus: the function uses INTx */
-	lb->bus->bus_flags |= PCI_BUS_FLAGS_NO_MSI;
-	bridge = to_pci_host_bridge(lb->bus->bridge);
+	bridge->dev.parent = &lb->pdev->dev;
+	bridge->sysdata = &lb->sysdata;
+	bridge->ops = &epc_lb_pci_ops;
 	bridge->map_irq = epc_lb_map_irq;
 	bridge->swizzle_irq = pci_common_swizzle;
+	pci_add_resource(&bridge->windows, &lb->busn);
+	pci_add_resource(&bridge->windows, &lb->mmio);
 
 	pci_lock_rescan_remove();
-	pci_scan_child_bus(lb->bus);
+	ret = pci_scan_root_bus_bridge(bridge);
+	if (ret) {
+		pci_unlock_rescan_remove();
+		put_device(&bridge->dev);
+		goto err_domain;
+	}
+	lb->bridge = bridge;
+	lb->bus = bridge->bus;
+	/* no MSI domain behind this bus: the function uses INTx */
+	lb->bus->bus_flags |= PCI_BUS_FLAGS_NO_MSI;
 	pci_bus_claim_resources(lb->bus);
 	pci_bus_add_devices(lb->bus);
 	pci_unlock_rescan_remove();
@@ -345,6 +407,8 @@ static int epc_lb_host_add(struct epc_lb *lb)
 		 lb->sysdata.domain);
 	return 0;
 
+err_domain:
+	pci_bus_release_emul_domain_nr(lb->sysdata.domain);
 err_res:
 	release_resource(&lb->mmio);
 	lb->mmio_claimed = false;
@@ -364,6 +428,8 @@ static void epc_lb_host_remove(struct epc_lb *lb)
 	pci_stop_root_bus(lb->bus);
 	pci_remove_root_bus(lb->bus);
 	pci_unlock_rescan_remove();
+	put_device(&lb->bridge->dev);
+	lb->bridge = NULL;
 	lb->bus = NULL;
 	pci_bus_release_emul_domain_nr(lb->sysdata.domain);
 	irq_work_sync(&lb->irq_work);
@@ -645,6 +711,294 @@ static const struct pci_epc_ops epc_lb_ops = {
 };
 
 /* ---------------------------------------------------------------------
+ * DMA: see the comment at struct epc_lb_dma_chan.
+ */
+
+static inline struct epc_lb_dma_chan *to_epc_lb_chan(struct dma_chan *chan)
+{
+	return container_of(chan, struct epc_lb_dma_chan, chan);
+}
+
+static bool epc_lb_is_ram(phys_addr_t addr, size_t len)
+{
+	return len && addr + len > addr &&
+		region_intersects(addr, len, IORESOURCE_SYSTEM_RAM,
+				  IORES_DESC_NONE) == REGION_INTERSECTS;
+}
+
+/* Copy between two ranges of RAM a page at a time. */
+static void epc_lb_copy_phys(phys_addr_t dst, phys_addr_t src, size_t len)
+{
+	while (len) {
+		size_t d_off = dst & ~PAGE_MASK, s_off = src & ~PAGE_MASK;
+		size_t n = min3(len, PAGE_SIZE - d_off, PAGE_SIZE - s_off);
+		void *d = kmap_local_pfn(PHYS_PFN(dst));
+		void *s = kmap_local_pfn(PHYS_PFN(src));
+
+		memcpy(d + d_off, s + s_off, n);
+		kunmap_local(s);
+		kunmap_local(d);
+		dst += n;
+		src += n;
+		len -= n;
+	}
+}
+
+static dma_cookie_t epc_lb_dma_tx_submit(struct dma_async_tx_descriptor *tx)
+{
+	struct epc_lb_dma_desc *d = container_of(tx, typeof(*d), tx);
+	struct epc_lb_dma_chan *c = to_epc_lb_chan(tx->chan);
+	unsigned long flags;
+	dma_cookie_t cookie;
+
+	spin_lock_irqsave(&c->lock, flags);
+	cookie = c->chan.cookie + 1;
+	if (cookie < DMA_MIN_COOKIE)
+		cookie = DMA_MIN_COOKIE;
+	c->chan.cookie = cookie;
+	tx->cookie = cookie;
+	list_add_tail(&d->node, &c->submitted);
+	spin_unlock_irqrestore(&c->lock, flags);
+	return cookie;
+}
+
+static struct dma_async_tx_descriptor *
+epc_lb_dma_prep_config_sg(struct dma_chan *chan, struct scatterlist *sgl,
+			  unsigned int sg_len, enum dma_transfer_direction dir,
+			  unsigned long flags, struct dma_slave_config *cfg)
+{
+	struct device *dev = chan->device->dev;
+	struct epc_lb_dma_desc *d;
+	struct scatterlist *sg;
+	u64 pci_addr;
+	unsigned int i;
+
+	switch (dir) {
+	case DMA_DEV_TO_MEM:
+		pci_addr = cfg->src_addr;
+		break;
+	case DMA_MEM_TO_DEV:
+		pci_addr = cfg->dst_addr;
+		break;
+	default:
+		return NULL;
+	}
+	if (!sg_len)
+		return NULL;
+
+	d = kzalloc_flex(*d, seg, sg_len, GFP_NOWAIT);
+	if (!d)
+		return NULL;
+	d->nr_segs = sg_len;
+	for_each_sg(sgl, sg, sg_len, i) {
+		struct epc_lb_dma_seg *s = &d->seg[i];
+
+		s->local = dma_to_phys(dev, sg_dma_address(sg));
+		s->pci_addr = pci_addr;
+		s->len = sg_dma_len(sg);
+		/* no IOMMU and no offset in front of the host bus */
+		if (!epc_lb_is_ram(s->local, s->len) ||
+		    !epc_lb_is_ram(s->pci_addr, s->len)) {
+			dev_err_ratelimited(dev,
+					    "%s: no RAM at %pad or host address 0x%llx (%u bytes)\n",
+					    dma_chan_name(chan),
+					    &sg_dma_address(sg), s->pci_addr,
+					    s->len);
+			kfree(d);
+			return NULL;
+		}
+		pci_addr += s->len;
+	}
+	d->dir = dir;
+	dma_async_tx_descriptor_init(&d->tx, chan);
+	d->tx.flags = flags;
+	d->tx.tx_submit = epc_lb_dma_tx_submit;
+	return &d->tx;
+}
+
+static struct dma_async_tx_descriptor *
+epc_lb_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
+			 unsigned int sg_len, enum dma_transfer_direction dir,
+			 unsigned long flags, void *context)
+{
+	struct epc_lb_dma_chan *c = to_epc_lb_chan(chan);
+	struct dma_slave_config cfg;
+	unsigned long lflags;
+
+	spin_lock_irqsave(&c->lock, lflags);
+	cfg = c->cfg;
+	spin_unlock_irqrestore(&c->lock, lflags);
+	return epc_lb_dma_prep_config_sg(chan, sgl, sg_len, dir, flags, &cfg);
+}
+
+static int epc_lb_dma_config(struct dma_chan *chan,
+			     struct dma_slave_config *cfg)
+{
+	struct epc_lb_dma_chan *c = to_epc_lb_chan(chan);
+	unsigned long flags;
+
+	spin_lock_irqsave(&c->lock, flags);
+	c->cfg = *cfg;
+	spin_unlock_irqrestore(&c->lock, flags);
+	return 0;
+}
+
+static void epc_lb_dma_run(struct epc_lb_dma_desc *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nr_segs; i++) {
+		struct epc_lb_dma_seg *s = &d->seg[i];
+
+		if (d->dir == DMA_DEV_TO_MEM)
+			epc_lb_copy_phys(s->local, s->pci_addr, s->len);
+		else
+			epc_lb_copy_phys(s->pci_addr, s->local, s->len);
+		atomic64_add(s->len, &epc_lb_dma_bytes);
+	}
+}
+
+/*
+ * Works off the issued descriptors in order.  A caller that finds another
+ * one at it leaves its descriptors to that one, so cookies complete in
+ * order and a waiter never sees its cookie done before its data is.
+ */
+static void epc_lb_dma_issue_pending(struct dma_chan *chan)
+{
+	struct epc_lb_dma_chan *c = to_epc_lb_chan(chan);
+	struct dmaengine_result res = { .result = DMA_TRANS_NOERROR };
+	struct epc_lb_dma_desc *d;
+	unsigned long flags;
+
+	spin_lock_irqsave(&c->lock, flags);
+	list_splice_tail_init(&c->submitted, &c->issued);
+	if (c->busy) {
+		spin_unlock_irqrestore(&c->lock, flags);
+		return;
+	}
+	c->busy = true;
+	while ((d = list_first_entry_or_null(&c->issued,
+					     struct epc_lb_dma_desc, node))) {
+		list_del(&d->node);
+		spin_unlock_irqrestore(&c->lock, flags);
+
+		epc_lb_dma_run(d);
+
+		spin_lock_irqsave(&c->lock, flags);
+		c->chan.completed_cookie = d->tx.cookie;
+		spin_unlock_irqrestore(&c->lock, flags);
+		if (d->tx.callback_result)
+			d->tx.callback_result(d->tx.callback_param, &res);
+		else if (d->tx.callback)
+			d->tx.callback(d->tx.callback_param);
+		kfree(d);
+		spin_lock_irqsave(&c->lock, flags);
+	}
+	c->busy = false;
+	spin_unlock_irqrestore(&c->lock, flags);
+}
+
+static enum dma_status epc_lb_dma_tx_status(struct dma_chan *chan,
+					    dma_cookie_t cookie,
+					    struct dma_tx_state *state)
+{
+	struct epc_lb_dma_chan *c = to_epc_lb_chan(chan);
+	dma_cookie_t used, done;
+	unsigned long flags;
+
+	spin_lock_irqsave(&c->lock, flags);
+	used = chan->cookie;
+	done = chan->completed_cookie;
+	spin_unlock_irqrestore(&c->lock, flags);
+	dma_set_tx_state(state, done, used, 0);
+	return dma_async_is_complete(cookie, done, used);
+}
+
+/* Only submitted descriptors can be dropped: issued ones are being copied. */
+static int epc_lb_dma_terminate_all(struct dma_chan *chan)
+{
+	struct epc_lb_dma_chan *c = to_epc_lb_chan(chan);
+	struct epc_lb_dma_desc *d, *tmp;
+	unsigned long flags;
+	LIST_HEAD(drop);
+
+	spin_lock_irqsave(&c->lock, flags);
+	list_splice_init(&c->submitted, &drop);
+	spin_unlock_irqrestore(&c->lock, flags);
+	list_for_each_entry_safe(d, tmp, &drop, node)
+		kfree(d);
+	return 0;
+}
+
+static void epc_lb_dma_synchronize(struct dma_chan *chan)
+{
+	struct epc_lb_dma_chan *c = to_epc_lb_chan(chan);
+	unsigned long flags;
+	bool busy;
+
+	do {
+		spin_lock_irqsave(&c->lock, flags);
+		busy = c->busy || !list_empty(&c->issued);
+		spin_unlock_irqrestore(&c->lock, flags);
+		if (busy)
+			cond_resched();
+	} while (busy);
+}
+
+static int epc_lb_dma_alloc_chan_resources(struct dma_chan *chan)
+{
+	struct epc_lb_dma_chan *c = to_epc_lb_chan(chan);
+	unsigned long flags;
+
+	spin_lock_irqsave(&c->lock, flags);
+	chan->cookie = DMA_MIN_COOKIE;
+	chan->completed_cookie = DMA_MIN_COOKIE;
+	memset(&c->cfg, 0, sizeof(c->cfg));
+	spin_unlock_irqrestore(&c->lock, flags);
+	return 0;
+}
+
+static void epc_lb_dma_free_chan_resources(struct dma_chan *chan)
+{
+	epc_lb_dma_terminate_all(chan);
+	epc_lb_dma_synchronize(chan);
+}
+
+static int epc_lb_dma_register(struct epc_lb *lb)
+{
+	struct dma_device *dd = &lb->dma;
+	unsigned int i;
+
+	dd->dev = &lb->pdev->dev;
+	INIT_LIST_HEAD(&dd->channels);
+	dma_cap_set(DMA_SLAVE, dd->cap_mask);
+	dma_cap_set(DMA_PRIVATE, dd->cap_mask);
+	dd->directions = BIT(DMA_DEV_TO_MEM) | BIT(DMA_MEM_TO_DEV);
+	dd->src_addr_widths = BIT(DMA_SLAVE_BUSWIDTH_1_BYTE);
+	dd->dst_addr_widths = BIT(DMA_SLAVE_BUSWIDTH_1_BYTE);
+	dd->residue_granularity = DMA_RESIDUE_GRANULARITY_DESCRIPTOR;
+	dd->device_alloc_chan_resources = epc_lb_dma_alloc_chan_resources;
+	dd->device_free_chan_resources = epc_lb_dma_free_chan_resources;
+	dd->device_prep_slave_sg = epc_lb_dma_prep_slave_sg;
+	dd->device_prep_config_sg = epc_lb_dma_prep_config_sg;
+	dd->device_config = epc_lb_dma_config;
+	dd->device_issue_pending = epc_lb_dma_issue_pending;
+	dd->device_tx_status = epc_lb_dma_tx_status;
+	dd->device_terminate_all = epc_lb_dma_terminate_all;
+	dd->device_synchronize = epc_lb_dma_synchronize;
+	for (i = 0; i < EPC_LB_DMA_CHANNELS; i++) {
+		struct epc_lb_dma_chan *c = &lb->dma_chan[i];
+
+		spin_lock_init(&c->lock);
+		INIT_LIST_HEAD(&c->submitted);
+		INIT_LIST_HEAD(&c->issued);
+		c->chan.device = dd;
+		list_add_tail(&c->chan.device_node, &dd->channels);
+	}
+	return dma_async_device_register(dd);
+}
+
+/* ---------------------------------------------------------------------
  * Set-up: find the alias devices and check that they alias RAM.
  */
 
@@ -770,12 +1124,60 @@ static ssize_t windows_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(windows);
 
+static ssize_t dma_bytes_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&epc_lb_dma_bytes));
+}
+static DEVICE_ATTR_RO(dma_bytes);
+
 static struct attribute *epc_lb_attrs[] = {
 	&dev_attr_irqs_raised.attr,
 	&dev_attr_windows.attr,
+	&dev_attr_dma_bytes.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(epc_lb);
+
+/*
+ * The driver of the controller's device: a DMA engine must belong to a
+ * bound device, and the endpoint function looks for its channels on the
+ * controller's parent device.
+ */
+static int epc_lb_probe(struct platform_device *pdev)
+{
+	struct epc_lb *lb = epc_lb;
+	int ret;
+
+	if (!dma)
+		return 0;
+	ret = epc_lb_dma_register(lb);
+	if (ret) {
+		dev_err(&pdev->dev, "DMA engine not registered: %d\n", ret);
+		return ret;
+	}
+	lb->dma_registered = true;
+	return 0;
+}
+
+static void epc_lb_remove(struct platform_device *pdev)
+{
+	struct epc_lb *lb = epc_lb;
+
+	if (lb->dma_registered)
+		dma_async_device_unregister(&lb->dma);
+	lb->dma_registered = false;
+}
+
+static struct platform_driver epc_lb_driver = {
+	.probe = epc_lb_probe,
+	.remove = epc_lb_remove,
+	.driver = {
+		.name = EPC_LB_NAME,
+		.suppress_bind_attrs = true,
+		.probe_type = PROBE_FORCE_SYNCHRONOUS,
+	},
+};
 
 static int __init epc_lb_init(void)
 {
@@ -819,11 +1221,18 @@ static int __init epc_lb_init(void)
 	ret = sysfs_create_groups(&lb->pdev->dev.kobj, epc_lb_groups);
 	if (ret)
 		goto err_pdev;
+	ret = platform_driver_register(&epc_lb_driver);
+	if (ret)
+		goto err_groups;
+	if (dma && !lb->dma_registered) {
+		ret = -ENODEV;
+		goto err_driver;
+	}
 
 	lb->epc = pci_epc_create(&lb->pdev->dev, &epc_lb_ops);
 	if (IS_ERR(lb->epc)) {
 		ret = PTR_ERR(lb->epc);
-		goto err_groups;
+		goto err_driver;
 	}
 	/*
 	 * The EPC core's configfs group holds a reference on the EPC's
@@ -841,14 +1250,17 @@ static int __init epc_lb_init(void)
 		goto err_epc;
 	pci_epc_init_notify(lb->epc);
 
-	pr_info("%s: %u windows aliasing %pa bytes of RAM, INTx irq %d\n",
-		dev_name(&lb->epc->dev), lb->nr_win, &lb->alias_size, lb->irq);
+	pr_info("%s: %u windows aliasing %pa bytes of RAM, INTx irq %d, %s\n",
+		dev_name(&lb->epc->dev), lb->nr_win, &lb->alias_size, lb->irq,
+		lb->dma_registered ? "2 DMA channels" : "no DMA");
 	return 0;
 
 err_epc:
 	if (!IS_ERR_OR_NULL(lb->epc->group))
 		__module_get(THIS_MODULE);
 	pci_epc_destroy(lb->epc);
+err_driver:
+	platform_driver_unregister(&epc_lb_driver);
 err_groups:
 	sysfs_remove_groups(&lb->pdev->dev.kobj, epc_lb_groups);
 err_pdev:
@@ -887,6 +1299,7 @@ static void __exit epc_lb_exit(void)
 	if (!IS_ERR_OR_NULL(lb->epc->group))
 		__module_get(THIS_MODULE);
 	pci_epc_destroy(lb->epc);
+	platform_driver_unregister(&epc_lb_driver);
 	sysfs_remove_groups(&lb->pdev->dev.kobj, epc_lb_groups);
 	platform_device_unregister(lb->pdev);
 	irq_work_sync(&lb->irq_work);

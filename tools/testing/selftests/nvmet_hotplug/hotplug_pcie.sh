@@ -33,12 +33,13 @@ if ! hp_pcie_available; then
 	ktap_skip_all "no ivshmem device aliases the VM's RAM (VM_ALIAS_WINDOWS=0?)"
 	exit "$KSFT_SKIP"
 fi
-ktap_set_plan 18
+ktap_set_plan 19
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
 hp_pcie_load || ktap_exit_fail_msg "nvmet-pci-epf, pci-epc-loopback"
 
+EPC_DEV=/sys/devices/platform/$HP_EPC
 pcie_ctrl() { hp_pcie_ctrl "$HP_NQN" && PCTRL=$HP_PCTRL; }
 pcie_gone() { hp_pcie_gone "$HP_NQN"; }
 pcie_live() { hp_pcie_live "$HP_NQN" && PCTRL=$HP_PCTRL; }
@@ -85,10 +86,17 @@ hp_check "nsid 1 is a block device on the host" \
 # I/O with verify; INTx counted.
 dev=$(hp_disk "$HP_NQN" 1)
 irq0=$(intx)
+dma0=$(cat "$EPC_DEV/dma_bytes")
 hp_check "fio 4 KiB randrw with verify: no error" fio_verify 4k "$dev"
 hp_check "fio 128 KiB randrw with verify: no error" fio_verify 128k "$dev"
 irq1=$(intx)
-hp_log "INTx $irq0 -> $irq1"
+dma1=$(cat "$EPC_DEV/dma_bytes")
+hp_log "INTx $irq0 -> $irq1, DMA bytes $dma0 -> $dma1"
+# Both jobs write and read back 32 MiB each; all of it is copied by the
+# controller's DMA channels, none through windows.
+hp_check "the function moves the data with the controller's DMA channels" \
+	eval '[ $((dma1 - dma0)) -ge $((64 << 20)) ] &&
+	      ! hp_dmesg_since_mark | grep -q "falling back to MMIO"'
 # For the record: the same fio jobs over nvme-loop, on a subsystem of its
 # own (the same one would add a path to the PCIe namespace's head).
 perf() {
