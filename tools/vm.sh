@@ -13,6 +13,9 @@
 # devices map a second time each: the RAM aliases through which the
 # loopback PCI endpoint controller (drivers/pci/controller) lets both ends
 # of its link reach each other's memory.  VM_ALIAS_WINDOWS=0 boots without.
+#
+# VM_CONSOLE=FILE keeps the guest's serial console (the kernel log as it is
+# written, up to a panic) in FILE.
 set -euo pipefail
 
 kdir=$1
@@ -57,4 +60,9 @@ fi
 accel=$(cat "$accel_file")
 [ "$accel" = kvm ] || vng_opts+=(--disable-kvm)
 echo "vm: booting $(basename "$kdir") with $accel" >&2
-vng "${vng_opts[@]}" --exec "$cmd" </dev/null
+if [ -n "${VM_CONSOLE:-}" ]; then
+	# --verbose routes the serial console to vng's stderr
+	vng "${vng_opts[@]}" --verbose --exec "$cmd" </dev/null 2>"$VM_CONSOLE"
+else
+	vng "${vng_opts[@]}" --exec "$cmd" </dev/null
+fi
