@@ -67,7 +67,7 @@ vmrun() {
 	local r=$1 w=$2
 	shift 2
 	mkdir -p "$r"
-	VM_ALIAS_WINDOWS=$w tools/vm.sh "$kdir" "$r" \
+	VM_ALIAS_WINDOWS=$w VM_CONSOLE=$r/console.log tools/vm.sh "$kdir" "$r" \
 		"cd $top && NVMET_HP_BUILD=$b KSRC=$ksrc $sel/run_suite.sh $r $*" \
 		2>&1 | tee "$r/vm.log"
 }
@@ -75,6 +75,20 @@ vm_start=$SECONDS
 [ ${#boot1[@]} -gt 0 ] && vmrun "$res" 0 "${boot1[@]}"
 [ ${#boot2[@]} -gt 0 ] && vmrun "$res/pcie" 4 "${boot2[@]}"
 echo "# VM runs took $((SECONDS - vm_start)) s"
+# A boot that ended before its last test wrote its exit code lost the guest:
+# show how the kernel log ended (the whole console is in console.log).
+lost() {
+	local r=$1 t
+	shift
+	for t in "$@"; do
+		[ -f "$r/$t.rc" ] && continue
+		echo "# the guest ended before $t finished; console ($r/console.log):"
+		tail -n 60 "$r/console.log" 2>/dev/null | sed 's/^/#   /'
+		return
+	done
+}
+lost "$res" "${boot1[@]}"
+[ ${#boot2[@]} -gt 0 ] && lost "$res/pcie" "${boot2[@]}"
 
 # Count every KTAP test case of every script; a script that stopped early
 # counts its missing cases as failed.

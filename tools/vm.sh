@@ -15,7 +15,9 @@
 # of its link reach each other's memory.  VM_ALIAS_WINDOWS=0 boots without.
 #
 # VM_CONSOLE=FILE keeps the guest's serial console (the kernel log as it is
-# written, up to a panic) in FILE.
+# written, up to a panic) in FILE, at console log level VM_CONSOLE_LEVEL
+# (default 5: warnings and worse, so oopses, hung tasks, the OOM killer and
+# panics, without the serial port slowing the guest down with every line).
 set -euo pipefail
 
 kdir=$1
@@ -62,7 +64,10 @@ accel=$(cat "$accel_file")
 echo "vm: booting $(basename "$kdir") with $accel" >&2
 if [ -n "${VM_CONSOLE:-}" ]; then
 	# --verbose routes the serial console to vng's stderr
-	vng "${vng_opts[@]}" --verbose --exec "$cmd" </dev/null 2>"$VM_CONSOLE"
+	# (its "debug" argument comes before ours: our loglevel= wins)
+	vng "${vng_opts[@]}" --verbose \
+		--append "loglevel=${VM_CONSOLE_LEVEL:-5}" \
+		--exec "$cmd" </dev/null 2>"$VM_CONSOLE"
 else
 	vng "${vng_opts[@]}" --exec "$cmd" </dev/null
 fi

@@ -28,7 +28,8 @@ for t in "${tests[@]}"; do
 	timeout --foreground -k 10 "$timeout" "$dir/$t" 2>&1 |
 		tee "$out/$t.tap" | sed 's/^/# /'
 	rc=${PIPESTATUS[0]}
-	echo "# $t: exit $rc after $((SECONDS - start)) s"
+	echo "# $t: exit $rc after $((SECONDS - start)) s," \
+		"$(awk '/^MemAvailable/ { print $2 / 1024 " MiB available" }' /proc/meminfo)"
 	echo "$rc" >"$out/$t.rc"
 	[ "$rc" = 0 ] || dmesg >"$out/$t.dmesg"
 	case $rc in
