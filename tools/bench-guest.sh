@@ -33,9 +33,9 @@
 # Knobs (environment): CYCLES (50), VIS_CYCLES (15), MASS_NR (256),
 # IO_RUNS (5), IO_RUNTIME (10 s), MEM_NR (512), DELAY_MS (50), QUIESCE_MS
 # (2000), PHASES ("1 2 3 4 5 6": the phases to run), P4_PERIOD_MS
-# (1000), P1_BUDGET (300 s
-# per path for phase 1; it stops early, with
-# fewer cycles, rather than overrun).
+# (1000), P1_ROUNDS (5: phase 1 alternates the paths in rounds), P1_BUDGET
+# (300 s per path for phase 1; it stops early, with fewer cycles, rather
+# than overrun).
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-300}
 . "$(dirname "$0")/testing/selftests/nvmet_hotplug/lib.sh"
 
@@ -63,6 +63,7 @@ DELAY_MS=${DELAY_MS:-50}
 # on_timeout = fail): phase 1's p99 is compared with it.
 QUIESCE_MS=${QUIESCE_MS:-2000}
 P1_BUDGET=${P1_BUDGET:-300}
+P1_ROUNDS=${P1_ROUNDS:-5}
 # Host-side in-flight requests that count as "under load" in phase 1.
 LOAD_INFLIGHT=${LOAD_INFLIGHT:-8}
 # Interval of the polls of the host's view (no fork per poll).
@@ -264,16 +265,19 @@ median() {
 	sort -n "$1" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
 
+# sum_file FILE: the sum of the numbers in FILE, 0 if there is none.
+sum_file() { awk '{ n += $1 } END { print n + 0 }' "$1" 2>/dev/null || echo 0; }
+
 us() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
 
 # ---------------------------------------------------------------------
 # Phase 1: hot-remove under a 16-job 1 MiB sequential write load.
 
+# p1_path MODE N: N hot-removes on a target set up for this round; the
+# samples are appended to those of the earlier rounds.
 p1_path() {
 	local mode=$1 nqn ns dev disk i pid t0 t1 t2 rc d
 	local wf=$work/s.p1_write_$mode hf=$work/s.p1_host_$mode
-	: >"$wf"
-	: >"$hf"
 	bench_modules "$mode" || return 1
 	dev=$(hp_nullb_create "hpb1$mode" 128 memory_backed=0) || return 1
 	dev=$(hp_dm_delay "hpb1slow$mode" "$dev" 0 "$DELAY_MS") || return 1
@@ -288,11 +292,12 @@ p1_path() {
 	fi
 	echo 1 >"$ns/enable" || return 1
 	hp_connect "$nqn" loop >/dev/null || return 1
-	local end=$((SECONDS + P1_BUDGET)) fails=0 lowload=0 load_wait=30
+	local end=$((SECONDS + P1_BUDGET / P1_ROUNDS)) fails=0 lowload=0
+	local load_wait=30
 	NUDGE_TAG=p1_$mode
-	for ((i = 1; i <= CYCLES; i++)); do
+	for ((i = 1; i <= $2; i++)); do
 		if [ "$SECONDS" -ge "$end" ]; then
-			progress "phase 1: $mode: ${P1_BUDGET} s budget spent after $((i - 1)) cycles"
+			progress "phase 1: $mode: round budget spent after $((i - 1)) cycles"
 			break
 		fi
 		settle "$WAIT_TIMEOUT" "$nqn" host_find "$nqn" 1 ||
@@ -347,15 +352,12 @@ p1_path() {
 		# fio may create a regular file where its device was
 		[ -f "/dev/$disk" ] && rm -f "/dev/$disk"
 		echo 1 >"$ns/enable" || return 1
-		if ((i % 10 == 0)); then
-			progress "phase 1: $mode: $i/$CYCLES cycles"
-		fi
 	done
-	res "p1_${mode}_write_failures" "$fails"
-	res "p1_${mode}_low_load_cycles" "$lowload"
+	echo "$fails" >>"$work/s.p1_fails_$mode"
+	echo "$lowload" >>"$work/s.p1_lowload_$mode"
 	if [ "$mode" = module ]; then
-		res p1_module_max_quiesce_us \
-			"$(awk '$1 == "max_quiesce_us" { print $2 }' "$ns/hotplug/stats")"
+		awk '$1 == "max_quiesce_us" { print $2 }' "$ns/hotplug/stats" \
+			>>"$work/s.p1_maxq_module"
 	fi
 	return 0
 }
@@ -371,7 +373,31 @@ each_mode() {
 	return $bad
 }
 
-p1() { each_mode 1 "$CYCLES hot-removes under 16 x 1 MiB writes (dm-delay ${DELAY_MS} ms)" p1_path; }
+# Phase 1 runs in P1_ROUNDS rounds of CYCLES / P1_ROUNDS removals per path,
+# stock and module in turn, ABBA (stock first in odd rounds): whatever
+# drifts during the phase (the host's state, the page cache, the other
+# CPU's load) falls on both paths alike instead of on the one that runs
+# second.
+p1() {
+	local r mode order bad=0 per=$(((CYCLES + P1_ROUNDS - 1) / P1_ROUNDS))
+	rm -f "$work"/s.p1_*
+	for ((r = 1; r <= P1_ROUNDS && !bad; r++)); do
+		order="stock module"
+		((r % 2)) || order="module stock"
+		for mode in $order; do
+			progress "phase 1: round $r/$P1_ROUNDS: $mode: $per hot-removes under 16 x 1 MiB writes (dm-delay ${DELAY_MS} ms)"
+			p1_path "$mode" "$per" ||
+				{ bad=1; echo "phase 1: $mode failed in round $r"; }
+			hp_cleanup
+		done
+	done
+	for mode in stock module; do
+		res "p1_${mode}_write_failures" "$(sum_file "$work/s.p1_fails_$mode")"
+		res "p1_${mode}_low_load_cycles" "$(sum_file "$work/s.p1_lowload_$mode")"
+	done
+	res p1_module_max_quiesce_us "$(sort -n "$work/s.p1_maxq_module" 2>/dev/null | tail -n 1)"
+	return $bad
+}
 
 p1_results() {
 	local mode
