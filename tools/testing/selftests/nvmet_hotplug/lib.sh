@@ -148,10 +148,12 @@ hp_port_link() {
 
 # hp_connect NQN TRTYPE: connect the host with nvme-cli, print the
 # controller name.  nvme-cli 2.3 may exit non-zero after a successful
-# connect: the controller name it prints is what counts.
+# connect: the controller name it prints is what counts.  HP_KATO, if set,
+# is the keep-alive timeout in seconds (the host's default is 5).
 hp_connect() {
 	local nqn=$1 trtype=$2 out dev
 	local opts=(-n "$nqn" --hostnqn="$HOSTNQN" --hostid="$HOSTID" -o json)
+	[ -n "${HP_KATO:-}" ] && opts+=(--keep-alive-tmo="$HP_KATO")
 	if [ "$trtype" = tcp ]; then
 		out=$(nvme connect -t tcp -a "$TCP_ADDR" -s "$TCP_PORT" \
 			"${opts[@]}" 2>&1)
@@ -376,7 +378,7 @@ hp_disconnect_all() {
 # aborted run left behind goes too): host controllers, ports, namespaces,
 # subsystems, null_blk devices.
 hp_cleanup() {
-	local nqn id ns pid d
+	local nqn id ns pid d ids
 	set +e
 	for pid in "${HP_BG_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
@@ -393,6 +395,12 @@ hp_cleanup() {
 	done
 	for d in "$CFS"/subsystems/"$NQN_PREFIX":*; do
 		[ -d "$d" ] || continue
+		# With nvmet-hotplug loaded one batch write detaches them all
+		# (256 single ones take a minute and a half in TCG); what it
+		# leaves is done one by one below.
+		ids=$(ls "$d/namespaces" | paste -s -d ,)
+		[ -n "$ids" ] && [ -w "$d/hotplug/detach" ] &&
+			echo "$ids" >"$d/hotplug/detach" 2>/dev/null
 		for ns in "$d"/namespaces/*; do
 			[ -d "$ns" ] || continue
 			echo 0 >"$ns/enable" 2>/dev/null
