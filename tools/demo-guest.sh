@@ -91,6 +91,6 @@ echo "host added $(hp_disk "$HP_NQN" 2) through $how $((t2 - t0)) ms after the w
 host_view
 
 say "what the host logged"
-dmesg | grep -E 'nvme[0-9]+: (rescanning|new ctrl)|nvmet_hotplug' | tail -n 12
+dmesg | grep -E 'nvme[0-9]+: (rescanning|new ctrl)|nvmet_hotplug: ' | tail -n 12
 say "target stats of nsid 2"
 cat "$ns/hotplug/stats"
