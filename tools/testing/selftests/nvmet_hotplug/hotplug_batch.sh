@@ -102,8 +102,8 @@ hp_port_link 1 "$HP_NQN" || ktap_exit_fail_msg "port link"
 # A keep-alive of 120 s: the host no longer re-arms its keep-alive once it
 # deletes a controller (nvme_keep_alive_end_io()), and in TCG on the debug kernel removing 256 disks
 # takes it longer than the default 5 s, so the target ended the controller
-# in the middle of the disconnect (a race this test is not about; three
-# whole-suite runs lost the guest in this cleanup).
+# in the middle of the disconnect (a race this test is not about; a
+# whole-suite run lost the guest in this cleanup).
 HP_KATO=120 hp_connect "$HP_NQN" loop >/dev/null || ktap_exit_fail_msg "connect"
 hp_wait "$NR namespaces on the host" hp_every_ctrl_has_nr "$HP_NQN" $NR ||
 	ktap_exit_fail_msg "the host does not see $NR namespaces"
