@@ -99,11 +99,12 @@ hp_check "batch attach of 1-$NR succeeds" eval '[ $RC -eq 0 ] && all_are 1'
 # 2. With the host connected.
 hp_port_create 1 loop || ktap_exit_fail_msg "port"
 hp_port_link 1 "$HP_NQN" || ktap_exit_fail_msg "port link"
-# A keep-alive of 120 s: the host no longer re-arms its keep-alive once it
-# deletes a controller (nvme_keep_alive_end_io()), and in TCG on the debug kernel removing 256 disks
-# takes it longer than the default 5 s, so the target ended the controller
-# in the middle of the disconnect (a race this test is not about; a
-# whole-suite run lost the guest in this cleanup).
+# A keep-alive of 120 s: the host no longer re-arms its keep-alive once
+# it deletes a controller (nvme_keep_alive_end_io()), and in TCG on the
+# debug kernel removing 256 disks takes it longer than the default 5 s, so
+# the target ended the controller in the middle of the disconnect (a race
+# this test is not about; a whole-suite run lost the guest in this
+# cleanup).
 HP_KATO=120 hp_connect "$HP_NQN" loop >/dev/null || ktap_exit_fail_msg "connect"
 hp_wait "$NR namespaces on the host" hp_every_ctrl_has_nr "$HP_NQN" $NR ||
 	ktap_exit_fail_msg "the host does not see $NR namespaces"
