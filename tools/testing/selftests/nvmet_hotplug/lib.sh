@@ -397,9 +397,10 @@ hp_cleanup() {
 		[ -d "$d" ] || continue
 		# With nvmet-hotplug loaded one batch write detaches them all
 		# (256 single ones take a minute and a half in TCG); what it
-		# leaves is done one by one below.
+		# leaves is done one by one below.  Without it the file only
+		# logs "no hotplug module is loaded": not written then.
 		ids=$(ls "$d/namespaces" | paste -s -d ,)
-		[ -n "$ids" ] && [ -w "$d/hotplug/detach" ] &&
+		[ -n "$ids" ] && [ -d /sys/module/nvmet_hotplug ] &&
 			echo "$ids" >"$d/hotplug/detach" 2>/dev/null
 		for ns in "$d"/namespaces/*; do
 			[ -d "$ns" ] || continue
