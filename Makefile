@@ -10,6 +10,9 @@
 #                        (PCIE=1: over PCIe, nvmet-pci-epf + pci-epc-loopback)
 #   make bench           nvmet-hotplug vs stock nvmet on a non-debug kernel
 #                        (BENCH_OUT=file.json, default results/bench/)
+#   make repro-textpoke  the guest-killing "Oops: int3" of live text patching
+#                        under TCG, and that the suite's way of tracing is
+#                        immune to it (tools/textpoke-repro.sh)
 #   make style           checkpatch --strict, sparse, kernel-doc
 #   make install         install the modules into the running kernel (KDIR)
 #   make clean
@@ -39,6 +42,9 @@ BENCH_OUT ?= results/bench/bench.json
 bench:
 	@BENCH_OUT=$(BENCH_OUT) tools/bench.sh
 
+repro-textpoke:
+	@tools/textpoke-repro.sh
+
 style:
 	@b=$$(tools/build.sh | tail -n 1) && tools/style.sh $$b
 
@@ -51,4 +57,4 @@ install:
 clean:
 	rm -rf .build results
 
-.PHONY: all modules check demo bench style install clean
+.PHONY: all modules check demo bench repro-textpoke style install clean

@@ -18,6 +18,26 @@
 # written, up to a panic) in FILE, at console log level VM_CONSOLE_LEVEL
 # (default 5: warnings and worse, so oopses, hung tasks, the OOM killer and
 # panics, without the serial port slowing the guest down with every line).
+#
+# VM_APPEND adds kernel command-line arguments (make check: the trace
+# events of the suite, enabled once at boot, see below).  VM_TCG_THREAD
+# (single or multi) picks QEMU's TCG threading when KVM is not used; the
+# default is QEMU's (multi: one host thread per vCPU).
+#
+# Live kernel text patching under multi-threaded TCG: QEMU 7.2 (Debian 12)
+# does not keep a translation block that another vCPU is still translating
+# coherent with a concurrent write to the guest code it translates.  The
+# kernel's text_poke_bp protocol (INT3 at the first byte, sync every CPU,
+# write the tail, sync, write the first byte, sync) then leaves a vCPU
+# running a stale translation that still holds the INT3 after the patching
+# has finished, and the INT3 handler no longer knows the address: "Oops:
+# int3" and a panic (seen at trace_sched_wakeup+0x5 when a trace event was
+# toggled, which switches the tracer's comm recording on sched_switch and
+# sched_wakeup).  tools/textpoke-repro.sh reproduces it; thread=single and
+# one vCPU do not.  The suite therefore never patches live kernel text: its
+# trace events are enabled once, at boot (VM_APPEND from tools/check.sh)
+# or at their module's load, and tests only switch tracing_on, clear
+# buffers and set filters (lib.sh, hp_trace_*).
 set -euo pipefail
 
 kdir=$1
@@ -60,7 +80,13 @@ if [ ! -f "$accel_file" ]; then
 	echo "$accel" >"$accel_file"
 fi
 accel=$(cat "$accel_file")
-[ "$accel" = kvm ] || vng_opts+=(--disable-kvm)
+if [ "$accel" != kvm ]; then
+	vng_opts+=(--disable-kvm)
+	[ -z "${VM_TCG_THREAD:-}" ] ||
+		vng_opts+=(--qemu-opt=-accel --qemu-opt="tcg,thread=$VM_TCG_THREAD")
+	accel="tcg${VM_TCG_THREAD:+ (thread=$VM_TCG_THREAD)}"
+fi
+[ -z "${VM_APPEND:-}" ] || vng_opts+=(--append "$VM_APPEND")
 echo "vm: booting $(basename "$kdir") with $accel" >&2
 if [ -n "${VM_CONSOLE:-}" ]; then
 	# --verbose routes the serial console to vng's stderr
