@@ -37,6 +37,7 @@
 # (300 s per path for phase 1; it stops early, with fewer cycles, rather
 # than overrun).
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-300}
+HP_TRACE=0
 . "$(dirname "$0")/testing/selftests/nvmet_hotplug/lib.sh"
 
 CYCLES=${CYCLES:-50}

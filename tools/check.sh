@@ -62,13 +62,18 @@ for t in "${tests[@]}"; do
 	esac
 done
 [ ${#boot2[@]} -gt 0 ] && boot2+=(hotplug_zz_leaks.sh)
+# The suite's trace events are enabled at boot and no test toggles one
+# (lib.sh, HP_TRACE_BOOT; tools/vm.sh says why): HP_TRACE_STRICT makes a
+# test fail rather than enable an event itself.
+trace_boot=$(sed -n 's/^HP_TRACE_BOOT="\(.*\)"$/\1/p' "$sel/lib.sh")
 # vmrun RESULTS ALIASES TEST...
 vmrun() {
 	local r=$1 w=$2
 	shift 2
 	mkdir -p "$r"
-	VM_ALIAS_WINDOWS=$w VM_CONSOLE=$r/console.log tools/vm.sh "$kdir" "$r" \
-		"cd $top && NVMET_HP_BUILD=$b KSRC=$ksrc $sel/run_suite.sh $r $*" \
+	VM_APPEND=$trace_boot VM_ALIAS_WINDOWS=$w VM_CONSOLE=$r/console.log \
+		tools/vm.sh "$kdir" "$r" \
+		"cd $top && HP_TRACE_STRICT=1 NVMET_HP_BUILD=$b KSRC=$ksrc $sel/run_suite.sh $r $*" \
 		2>&1 | tee "$r/vm.log"
 }
 vm_start=$SECONDS
@@ -76,14 +81,35 @@ vm_start=$SECONDS
 [ ${#boot2[@]} -gt 0 ] && vmrun "$res/pcie" 4 "${boot2[@]}"
 echo "# VM runs took $((SECONDS - vm_start)) s"
 # A boot that ended before its last test wrote its exit code lost the guest:
-# show how the kernel log ended (the whole console is in console.log).
+# say in which test and case, and show how the kernel log ended (the whole
+# console is in console.log).
+# lost_case TAP TEST: the case that was running (the one after the last
+# result in the test's KTAP output, which is written as the test goes).
+lost_case() {
+	local f=$1 t=$2 plan last n
+	if [ ! -s "$f" ]; then
+		echo "# GUEST LOST before $t wrote any output"
+		return
+	fi
+	plan=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$f" | head -n 1)
+	last=$(grep -E '^(not )?ok [0-9]+ ' "$f" | tail -n 1)
+	n=$(echo "$last" | sed -nE 's/^(not )?ok ([0-9]+) .*/\2/p')
+	echo "# GUEST LOST in $t, while case $((${n:-0} + 1)) of ${plan:-?} was running;" \
+		"the last case that ended: ${last:-none}"
+	echo "# the test's last lines:"
+	tail -n 5 "$f" | sed 's/^/#   /'
+}
 lost() {
 	local r=$1 t
 	shift
 	for t in "$@"; do
 		[ -f "$r/$t.rc" ] && continue
-		echo "# the guest ended before $t finished; console ($r/console.log):"
-		tail -n 60 "$r/console.log" 2>/dev/null | sed 's/^/#   /'
+		lost_case "$r/$t.tap" "$t"
+		echo "# console ($r/console.log), from the first report:"
+		awk '/Oops|BUG:|WARNING:|Kernel panic|Call Trace|RIP:/ && !n { n = NR }
+		     { l[NR] = $0 } END { s = n ? n - 5 : NR - 60; if (s < 1) s = 1
+		     for (i = s; i <= NR && i < s + 80; i++) print l[i] }' \
+			"$r/console.log" 2>/dev/null | sed 's/^/#   /'
 		return
 	done
 }

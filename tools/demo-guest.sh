@@ -7,6 +7,7 @@
 # DEMO_PCIE=1 (make demo PCIE=1) the host is the stock nvme PCI driver
 # instead, on the PCIe path of nvmet-pci-epf and pci-epc-loopback.
 set -u
+HP_TRACE=0
 . "$(dirname "$0")/testing/selftests/nvmet_hotplug/lib.sh"
 pcie=${DEMO_PCIE:-0}
 cleanup() {

@@ -14,10 +14,11 @@ WAIT_TIMEOUT=${WAIT_TIMEOUT:-600}
 . "$(dirname "$0")/lib.sh"
 
 NR=256
-INST=$TRACEFS/instances/nvmet_hp_batch
+# rcu_grace_period, enabled at boot in its own instance (lib.sh)
+INST=$HP_TRACE_GP
 hp_require_root
 cleanup() {
-	[ -d "$INST" ] && { echo 0 >"$INST/tracing_on"; rmdir "$INST"; }
+	[ -d "$INST" ] && echo 0 >"$INST/tracing_on"
 	hp_cleanup
 }
 trap cleanup EXIT
@@ -38,16 +39,19 @@ done
 shp=$(hp_subsys_hp_dir "$HP_NQN")
 nss=$CFS/subsystems/$HP_NQN/namespaces
 
-# Grace periods that end while CMD runs, or "" without the tracepoint.
+# Grace periods that end while CMD runs, or "" without the tracepoint
+# enabled at boot (make check always has it: HP_TRACE_STRICT).
 mountpoint -q $TRACEFS || mount -t tracefs nodev $TRACEFS
-if [ -d $TRACEFS/events/rcu/rcu_grace_period ] && mkdir "$INST" 2>/dev/null; then
-	echo 1 >"$INST/events/rcu/rcu_grace_period/enable"
+if [ "$(cat "$INST/events/rcu/rcu_grace_period/enable" 2>/dev/null)" != 1 ]; then
+	[ "${HP_TRACE_STRICT:-0}" = 1 ] &&
+		ktap_exit_fail_msg "no rcu_grace_period in $INST: boot with $HP_TRACE_BOOT"
+	INST=""
 fi
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # measure CMD...: sets RC, GPS (grace periods, "" if unknown) and MS.
 measure() {
 	local t0
-	if [ -d "$INST" ]; then
+	if [ -n "$INST" ]; then
 		echo 0 >"$INST/tracing_on"
 		echo >"$INST/trace"
 		echo 1 >"$INST/tracing_on"
@@ -57,7 +61,7 @@ measure() {
 	RC=$?
 	MS=$(($(now_ms) - t0))
 	GPS=""
-	if [ -d "$INST" ]; then
+	if [ -n "$INST" ]; then
 		echo 0 >"$INST/tracing_on"
 		GPS=$(grep -cE 'rcu_grace_period: rcu_(preempt|sched) [0-9-]+ end$' "$INST/trace")
 	fi

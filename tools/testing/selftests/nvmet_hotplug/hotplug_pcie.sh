@@ -118,7 +118,7 @@ hp_check "the function's INTx is counted in /proc/interrupts" \
 
 # Hot-add: the nvme driver gets the AEN and adds the disk by itself.
 nullb2=$(hp_nullb_create hppcie2 64) || ktap_exit_fail_msg "null_blk"
-hp_trace_aen_start
+hp_trace_aen_start || ktap_exit_fail_msg "trace events"
 hp_ns_create "$HP_NQN" 2 "$nullb2"
 hp_check "hot-add: nsid 2 appears on the PCIe host by itself" \
 	hp_wait "nsid 2 on the PCIe controller" hp_ns_visible_all "$HP_NQN" 2 1

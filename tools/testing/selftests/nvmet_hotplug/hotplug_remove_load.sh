@@ -41,7 +41,7 @@ ns=$(hp_ns_dir "$HP_NQN" 1)
 fio_args=(--rw=write --bs=1M --numjobs=16 --size=6M --offset_increment=6M
 	  --direct=1 --ioengine=libaio --iodepth=2 --verify=crc32c
 	  --verify_state_save=1 --output-format=json)
-hp_trace_aen_start
+hp_trace_aen_start || ktap_exit_fail_msg "trace events"
 (cd "$work" && exec fio --name=load --filename="$host" \
 	--do_verify=0 "${fio_args[@]}" --output="$work/write.json" \
 	2>"$work/write.err") &

@@ -63,7 +63,7 @@ hp_wait "first verify run" eval '[ "$(cat "$work/runs")" -ge 1 ]'
 # 1. keep_identity=1: quiesce, switch, resume, one AEN.
 echo 1 >"$ns/hotplug/keep_identity"
 aens0=$(hp_stat "$HP_NQN" 1 aens_sent)
-hp_trace_aen_start
+hp_trace_aen_start || ktap_exit_fail_msg "trace events"
 hp_check "swap keeping the identity succeeds under load" \
 	eval 'echo "$dev_b" >"$ns/hotplug/swap"'
 runs0=$(cat "$work/runs")

@@ -38,7 +38,12 @@ hp_load_modules() {
 	local b=${NVMET_HP_BUILD:?NVMET_HP_BUILD not set}/drivers/nvme/target m
 	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
 	modprobe null_blk nr_devices=0 2>/dev/null || true
-	for m in nvmet nvme-loop nvmet-tcp; do
+	if [ ! -d /sys/module/nvmet ]; then
+		[ "$HP_TRACE" = 0 ] || hp_trace_arm_nvmet || return 1
+		insmod "$b/nvmet.ko" || return 1
+		[ "$HP_TRACE" = 0 ] || hp_trace_nvmet_loaded || return 1
+	fi
+	for m in nvme-loop nvmet-tcp; do
 		[ -d "/sys/module/${m//-/_}" ] && continue
 		insmod "$b/$m.ko" || return 1
 	done
@@ -472,19 +477,68 @@ hp_require_root() {
 
 TRACEFS=/sys/kernel/tracing
 
-# Record the host's and the target's AEN tracepoints from now on.
-hp_trace_aen_start() {
+# Trace events.  A test never enables or disables a trace event: that
+# rewrites live kernel text, which under multi-threaded TCG can leave the
+# other vCPU on a stale INT3 and lose the guest (tools/vm.sh says why).
+# Every event the suite reads is enabled once per boot, before anything
+# runs it: the host's on the kernel command line (HP_TRACE_BOOT, which
+# tools/check.sh passes to the VM), nvmet's as nvmet is loaded (an event
+# armed with ":mod:" is enabled while the module is still coming, before
+# any of its code runs).  Tests switch tracing_on, clear the buffer and
+# set filters, none of which patches text.  The comm recording is off
+# (norecord-cmd): it would hook sched_switch/sched_wakeup as events come
+# and go.  The rcu_grace_period event has its own instance (off until
+# hotplug_batch.sh counts grace periods with it).
+HP_TRACE_BOOT="trace_options=norecord-cmd trace_event=nvme:nvme_async_event trace_instance=nvmet_hp_gp^traceoff,rcu:rcu_grace_period"
+HP_TRACE_GP=$TRACEFS/instances/nvmet_hp_gp
+# HP_TRACE=0: no trace events at all (make bench and make demo: nvmet's
+# would cost every command a tracepoint call)
+HP_TRACE=${HP_TRACE:-1}
+HP_TRACE_EVENTS="nvme/nvme_async_event nvmet/nvmet_async_event nvmet/nvmet_req_init"
+
+# Arm nvmet's events in the top-level buffer, before nvmet is loaded.
+hp_trace_arm_nvmet() {
 	mountpoint -q $TRACEFS || mount -t tracefs nodev $TRACEFS
+	echo 'nvmet:nvmet_async_event:mod:nvmet' >>$TRACEFS/set_event &&
+		echo 'nvmet:nvmet_req_init:mod:nvmet' >>$TRACEFS/set_event
+}
+
+# nvmet is loaded: its events must be on; of the commands only the admin
+# queue's are kept (AENs, log pages, keep-alives), not every I/O.
+hp_trace_nvmet_loaded() {
+	echo 'qid == 0' >$TRACEFS/events/nvmet/nvmet_req_init/filter &&
+		hp_trace_ready
+}
+
+# hp_trace_ready: every event of the suite is enabled.  When one is not
+# (the kernel was not booted with HP_TRACE_BOOT, nvmet was loaded by
+# someone else), HP_TRACE_STRICT=1 (make check) fails; otherwise the
+# event is enabled now and stays enabled for the rest of the boot.
+hp_trace_ready() {
+	local e
+	mountpoint -q $TRACEFS || mount -t tracefs nodev $TRACEFS
+	for e in $HP_TRACE_EVENTS; do
+		[ "$(cat "$TRACEFS/events/$e/enable" 2>/dev/null)" = 1 ] && continue
+		if [ "${HP_TRACE_STRICT:-0}" = 1 ]; then
+			hp_log "trace event $e is not enabled: boot with $HP_TRACE_BOOT and let lib.sh load nvmet"
+			return 1
+		fi
+		hp_log "enabling trace event $e for the rest of the boot (a live text patch: see tools/vm.sh)"
+		echo 1 >"$TRACEFS/events/$e/enable" || return 1
+	done
+}
+
+# Record the host's and the target's AEN tracepoints (and the target's
+# admin commands) from now on, in the top-level buffer.
+hp_trace_aen_start() {
+	hp_trace_ready || return 1
 	echo 0 >$TRACEFS/tracing_on
 	echo >$TRACEFS/trace
-	echo 1 >$TRACEFS/events/nvme/nvme_async_event/enable
-	echo 1 >$TRACEFS/events/nvmet/nvmet_async_event/enable
 	echo 1 >$TRACEFS/tracing_on
 }
 
 hp_trace_aen_stop() {
-	echo 0 >$TRACEFS/events/nvme/nvme_async_event/enable
-	echo 0 >$TRACEFS/events/nvmet/nvmet_async_event/enable
+	echo 0 >$TRACEFS/tracing_on
 }
 
 # hp_fio_json FILE KEY: a number of the first job of fio's JSON output.

@@ -25,8 +25,12 @@ for t in "${tests[@]}"; do
 	n=$((n + 1))
 	echo "# selftests: nvmet_hotplug: $t"
 	start=$SECONDS
+	# The console copy says when each line came (seconds into the test).
 	timeout --foreground -k 10 "$timeout" "$dir/$t" 2>&1 |
-		tee "$out/$t.tap" | sed 's/^/# /'
+		tee "$out/$t.tap" |
+		while IFS= read -r l; do
+			printf '# [%4d s] %s\n' $((SECONDS - start)) "$l"
+		done
 	rc=${PIPESTATUS[0]}
 	echo "# $t: exit $rc after $((SECONDS - start)) s," \
 		"$(awk '/^MemAvailable/ { print $2 / 1024 " MiB available" }' /proc/meminfo)"
