@@ -9,10 +9,13 @@
 #                      enabled and the last disabled switch the comm
 #                      recording on sched_switch/sched_wakeup, i.e. rewrite
 #                      live kernel text (static keys, static calls)
-#   REPRO_MODE=suite   what the suite does now: the event was enabled at
-#                      boot (trace_instance=... on the command line); only
-#                      tracing_on, the buffer and the event's filter change,
-#                      none of which rewrites kernel text
+#   REPRO_MODE=suite   what make check does now: booted with the suite's
+#                      HP_TRACE_BOOT (lib.sh) and an instance of its own
+#                      with the event, nvmet loaded as lib.sh loads it (its
+#                      events armed before the load); each step switches
+#                      tracing_on and clears the buffers as the tests do,
+#                      and sets and clears the event's filter: none of
+#                      which rewrites kernel text
 #
 # Progress goes to the kernel log at warning level, so that the serial
 # console (tools/vm.sh VM_CONSOLE) shows how far the guest got.
@@ -35,8 +38,12 @@ toggle)
 suite)
 	[ "$(cat $inst/$ev/enable 2>/dev/null)" = 1 ] ||
 		{ say "boot without trace_instance=nvmet_hp_repro,rcu:rcu_grace_period"; exit 4; }
+	HP_TRACE_STRICT=1
+	. "$(dirname "$0")/testing/selftests/nvmet_hotplug/lib.sh"
+	hp_load_modules stock || { say "nvmet did not load with its events"; exit 1; }
 	step() {
-		echo 0 >$inst/tracing_on && echo >$inst/trace &&
+		hp_trace_aen_start && hp_trace_aen_stop &&
+			echo 0 >$inst/tracing_on && echo >$inst/trace &&
 			echo 'gpevent == "end"' >$inst/$ev/filter &&
 			echo 1 >$inst/tracing_on &&
 			echo 0 >$inst/$ev/filter

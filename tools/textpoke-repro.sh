@@ -33,7 +33,8 @@ kdir=$(cat "$b/.kdir")
 
 append=""
 [ "$mode" = suite ] &&
-	append="trace_instance=nvmet_hp_repro,rcu:rcu_grace_period"
+	append="$(sed -n 's/^HP_TRACE_BOOT="\(.*\)"$/\1/p' \
+		tools/testing/selftests/nvmet_hotplug/lib.sh) trace_instance=nvmet_hp_repro,rcu:rcu_grace_period"
 pids=()
 for ((i = 0; i < load; i++)); do
 	sha256sum /dev/zero &
@@ -45,7 +46,7 @@ echo "repro: mode $mode, ${secs} s, $load host load processes," \
 t0=$SECONDS
 VM_APPEND=$append VM_ALIAS_WINDOWS=0 VM_CONSOLE=$res/console.log \
 	timeout $((secs + 1500)) tools/vm.sh "$kdir" "$res" \
-	"REPRO_MODE=$mode REPRO_SECONDS=$secs $top/tools/textpoke-repro-guest.sh" \
+	"NVMET_HP_BUILD=$b KSRC=$ksrc REPRO_MODE=$mode REPRO_SECONDS=$secs $top/tools/textpoke-repro-guest.sh" \
 	2>&1 | tee "$res/vm.log"
 el=$((SECONDS - t0))
 if ! grep -q 'nvmet-hp-repro: mode' "$res/vm.log"; then

@@ -39,10 +39,11 @@ hp_load_modules() {
 	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
 	modprobe null_blk nr_devices=0 2>/dev/null || true
 	if [ ! -d /sys/module/nvmet ]; then
-		[ "$HP_TRACE" = 0 ] || hp_trace_arm_nvmet || return 1
+		[ "$HP_TRACE" = 0 ] || hp_trace_arm_nvmet ||
+			[ "${HP_TRACE_STRICT:-0}" = 0 ] || return 1
 		insmod "$b/nvmet.ko" || return 1
-		[ "$HP_TRACE" = 0 ] || hp_trace_nvmet_loaded || return 1
 	fi
+	[ "$HP_TRACE" = 0 ] || hp_trace_ready || return 1
 	for m in nvme-loop nvmet-tcp; do
 		[ -d "/sys/module/${m//-/_}" ] && continue
 		insmod "$b/$m.ko" || return 1
@@ -478,8 +479,9 @@ hp_require_root() {
 TRACEFS=/sys/kernel/tracing
 
 # Trace events.  A test never enables or disables a trace event: that
-# rewrites live kernel text, which under multi-threaded TCG can leave the
-# other vCPU on a stale INT3 and lose the guest (tools/vm.sh says why).
+# rewrites live kernel text that other CPUs run, which under multi-threaded
+# TCG can leave a vCPU on a stale INT3 and lose the guest (tools/vm.sh says
+# why).
 # Every event the suite reads is enabled once per boot, before anything
 # runs it: the host's on the kernel command line (HP_TRACE_BOOT, which
 # tools/check.sh passes to the VM), nvmet's as nvmet is loaded (an event
@@ -503,17 +505,12 @@ hp_trace_arm_nvmet() {
 		echo 'nvmet:nvmet_req_init:mod:nvmet' >>$TRACEFS/set_event
 }
 
-# nvmet is loaded: its events must be on; of the commands only the admin
-# queue's are kept (AENs, log pages, keep-alives), not every I/O.
-hp_trace_nvmet_loaded() {
-	echo 'qid == 0' >$TRACEFS/events/nvmet/nvmet_req_init/filter &&
-		hp_trace_ready
-}
-
-# hp_trace_ready: every event of the suite is enabled.  When one is not
-# (the kernel was not booted with HP_TRACE_BOOT, nvmet was loaded by
-# someone else), HP_TRACE_STRICT=1 (make check) fails; otherwise the
-# event is enabled now and stays enabled for the rest of the boot.
+# hp_trace_ready: every event of the suite is enabled, and of nvmet's
+# commands only the admin queue's are kept (AENs, log pages, keep-alives),
+# not every I/O.  When an event is not enabled (the kernel was not booted
+# with HP_TRACE_BOOT, nvmet was loaded by someone else), HP_TRACE_STRICT=1
+# (make check) fails; otherwise the event is enabled now and stays enabled
+# for the rest of the boot.
 hp_trace_ready() {
 	local e
 	mountpoint -q $TRACEFS || mount -t tracefs nodev $TRACEFS
@@ -526,6 +523,7 @@ hp_trace_ready() {
 		hp_log "enabling trace event $e for the rest of the boot (a live text patch: see tools/vm.sh)"
 		echo 1 >"$TRACEFS/events/$e/enable" || return 1
 	done
+	echo 'qid == 0' >$TRACEFS/events/nvmet/nvmet_req_init/filter
 }
 
 # Record the host's and the target's AEN tracepoints (and the target's

@@ -28,7 +28,7 @@ for t in "${tests[@]}"; do
 	# The console copy says when each line came (seconds into the test).
 	timeout --foreground -k 10 "$timeout" "$dir/$t" 2>&1 |
 		tee "$out/$t.tap" |
-		while IFS= read -r l; do
+		while IFS= read -r l || [ -n "$l" ]; do
 			printf '# [%4d s] %s\n' $((SECONDS - start)) "$l"
 		done
 	rc=${PIPESTATUS[0]}
