@@ -17,7 +17,7 @@ log() { echo "setup: $*" >&2; }
 DEB_PKGS="build-essential bc bison flex libelf-dev libssl-dev dwarves cpio
 kmod rsync xz-utils quilt sparse qemu-system-x86 qemu-utils udev nvme-cli fio
 iproute2 util-linux python3 busybox-static e2fsprogs procps psmisc dmsetup
-jq git"
+jq git bash-builtins"
 
 missing=""
 for p in $DEB_PKGS; do

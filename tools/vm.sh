@@ -24,20 +24,31 @@
 # (single or multi) picks QEMU's TCG threading when KVM is not used; the
 # default is QEMU's (multi: one host thread per vCPU).
 #
-# Live kernel text patching under multi-threaded TCG: QEMU 7.2 (Debian 12)
-# does not keep a translation block that another vCPU is still translating
-# coherent with a concurrent write to the guest code it translates.  The
-# kernel's text_poke_bp protocol (INT3 at the first byte, sync every CPU,
-# write the tail, sync, write the first byte, sync) then leaves a vCPU
-# running a stale translation that still holds the INT3 after the patching
-# has finished, and the INT3 handler no longer knows the address: "Oops:
-# int3" and a panic (seen at trace_sched_wakeup+0x5 when a trace event was
-# toggled, which switches the tracer's comm recording on sched_switch and
-# sched_wakeup).  tools/textpoke-repro.sh reproduces it; thread=single and
-# one vCPU do not.  The suite therefore never patches live kernel text: its
-# trace events are enabled once, at boot (VM_APPEND from tools/check.sh)
-# or at their module's load, and tests only switch tracing_on, clear
-# buffers and set filters (lib.sh, hp_trace_*).
+# Live kernel text patching under multi-threaded TCG loses the guest.
+# The kernel rewrites live text (static keys, static calls: a trace event
+# switched on or off, a static branch flipped) with text_poke_bp: INT3 on
+# the first byte, sync every CPU, write the rest, sync, write the first
+# byte, sync.  A CPU that hits the INT3 meanwhile is sent on by the INT3
+# handler, which knows the address only while the patching runs.  Under
+# QEMU 7.2's multi-threaded TCG (Debian 12, one host thread per vCPU) a
+# vCPU can still execute a translation of the code made while the INT3
+# was there after the patching has finished: the guest memory holds the
+# new instruction (the Oops's "Code:" line shows it, e.g. 66 90 at
+# trace_sched_wakeup+0x4), the vCPU runs the stale INT3, and the handler,
+# no longer patching, reports "Oops: int3" and the kernel panics.  The IPIs
+# that sync the CPUs do not help: they serialise the guest CPU, not QEMU's
+# translation cache, which the concurrent write did not invalidate.  A
+# host that is loaded makes the window wider.  make repro-textpoke shows
+# it: toggling a trace event while both vCPUs run wakeups lost the guest
+# after 28 s; with -accel tcg,thread=single (VM_TCG_THREAD=single) or one
+# vCPU, 3824 and 4783 toggles did not (tools/textpoke-repro.sh).
+#
+# Single-threaded TCG would halve the guest's CPU, so the suite rather
+# does not patch live text: no test enables or disables a trace event
+# (lib.sh, HP_TRACE_BOOT).  What still patches text at run time is
+# outside the tests: a module's own text as it loads (before any of it
+# runs) and the first nvme-tcp socket's memalloc_socks_key, a few times a
+# run.
 set -euo pipefail
 
 kdir=$1
@@ -47,9 +58,13 @@ CACHE=${NVMET_HP_CACHE:-$HOME/.cache/nvmet-hotplug}
 mkdir -p "$CACHE" "$rwdir"
 
 mem=${VM_MEMORY:-4G}
+# The guest's root is the host's, over 9p.  vng mounts it without a cache
+# (cache=none), so every program start reads the binary and its libraries
+# through 9p again; the guest only reads it, and cache=loose keeps what it
+# read (a later rootflags= wins).
 vng_opts=(--run "$kdir" --memory "$mem" --cpus "${VM_CPUS:-2}"
 	  --rwdir "$rwdir=$rwdir" --user root
-	  --append "panic_on_warn=0")
+	  --append "panic_on_warn=0 rootflags=version=9p2000.L,trans=virtio,access=any,cache=loose")
 
 windows=${VM_ALIAS_WINDOWS:-4}
 ram=""
@@ -89,11 +104,23 @@ fi
 [ -z "${VM_APPEND:-}" ] || vng_opts+=(--append "$VM_APPEND")
 echo "vm: booting $(basename "$kdir") with $accel" >&2
 if [ -n "${VM_CONSOLE:-}" ]; then
-	# --verbose routes the serial console to vng's stderr
-	# (its "debug" argument comes before ours: our loglevel= wins)
-	vng "${vng_opts[@]}" --verbose \
-		--append "loglevel=${VM_CONSOLE_LEVEL:-5}" \
-		--exec "$cmd" </dev/null 2>"$VM_CONSOLE"
+	# --verbose routes the serial console to vng's stderr.  Its "debug"
+	# argument comes before ours: our loglevel= wins, and the log levels
+	# of systemd-tmpfiles and systemd-udevd (which read "debug" too, and
+	# at debug level slow the guest's start down) are set back.
+	# virtme-init needs udev to name the virtio-serial ports that carry
+	# the command; on a loaded machine udevd may not come up in time, and
+	# the guest powers off without running the command: boot again then.
+	for attempt in 1 2 3; do
+		rc=0
+		vng "${vng_opts[@]}" --verbose \
+			--append "loglevel=${VM_CONSOLE_LEVEL:-5} systemd.log_level=warning udev.log_level=warning" \
+			--exec "$cmd" </dev/null 2>"$VM_CONSOLE" || rc=$?
+		grep -q 'cannot find script I/O ports' "$VM_CONSOLE" || break
+		mv "$VM_CONSOLE" "$VM_CONSOLE.no-ports-$attempt"
+		echo "vm: the guest started without its script ports (udev too slow, boot $attempt); booting again" >&2
+	done
+	exit "$rc"
 else
 	vng "${vng_opts[@]}" --exec "$cmd" </dev/null
 fi
