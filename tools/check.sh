@@ -58,7 +58,7 @@ tests=("$@")
 # (lib.sh, HP_TRACE_BOOT; tools/vm.sh says why): HP_TRACE_STRICT makes a
 # test fail rather than enable an event itself.
 trace_boot=$(sed -n 's/^HP_TRACE_BOOT="\(.*\)"$/\1/p' "$sel/lib.sh")
-[ -n "$trace_boot" ] || { echo "no HP_TRACE_BOOT in $sel/lib.sh"; exit 1; }
+[ -n "$trace_boot" ] || { echo "no HP_TRACE_BOOT in $sel/lib.sh"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
 # vmrun RESULTS ALIASES TEST...
 vmrun() {
 	local r=$1 w=$2
@@ -98,7 +98,7 @@ lost() {
 		[ -f "$r/$t.rc" ] && continue
 		lost_case "$r/$t.tap" "$t"
 		echo "# console ($r/console.log): its first report, then its end"
-		awk '/Oops|BUG:|WARNING:|Kernel panic|RIP:/ { n = NR; exit }
+		awk '/Oops|BUG:|WARNING:|Kernel panic|RIP:|INFO: task|rcu: INFO|Call Trace/ { n = NR; exit }
 		     END { if (n) print n }' "$r/console.log" 2>/dev/null |
 			while read -r n; do
 				sed -n "$((n > 5 ? n - 5 : 1)),$((n + 40))p" "$r/console.log"
@@ -131,7 +131,7 @@ count() {
 		missing=$(( ${plan:-1} - ok - nok ))
 		[ "$missing" -gt 0 ] && fail=$((fail + missing))
 		rc=$(cat "$r/$t.rc" 2>/dev/null || echo '?')
-		echo "# $t${r#"$res"}: plan ${plan:-none}, $ok ok ($skip skipped), $nok not ok, $missing missing, exit $rc"
+		echo "# $t: plan ${plan:-none}, $ok ok ($skip skipped), $nok not ok, $missing missing, exit $rc"
 		if [ "$rc" != 0 ] && [ "$nok" -eq 0 ] && [ "$missing" -le 0 ]; then
 			fail=$((fail + 1))
 		fi

@@ -58,11 +58,14 @@ CACHE=${NVMET_HP_CACHE:-$HOME/.cache/nvmet-hotplug}
 mkdir -p "$CACHE" "$rwdir"
 
 mem=${VM_MEMORY:-4G}
-# The guest's root is the host's, over 9p.  vng mounts it without a cache
-# (cache=none), so every program start reads the binary and its libraries
-# through 9p again; the guest only reads it, and cache=loose keeps what it
-# read (a later rootflags= wins).
-vng_opts=(--run "$kdir" --memory "$mem" --cpus "${VM_CPUS:-2}"
+# The guest's root is the host's, over 9p (--force-9p: the flags below
+# are 9p's).  vng mounts it without a cache (cache=none), so every program
+# start reads the binary and its libraries through 9p again; the guest
+# only reads it (writes go to tmpfs overlays and RWDIR, a mount of its
+# own), and cache=loose keeps what it read (a later rootflags= wins).  The
+# price: the guest does not see what the host changes under the root
+# while it runs, so do not rebuild or edit the tree during a run.
+vng_opts=(--run "$kdir" --memory "$mem" --cpus "${VM_CPUS:-2}" --force-9p
 	  --rwdir "$rwdir=$rwdir" --user root
 	  --append "panic_on_warn=0 rootflags=version=9p2000.L,trans=virtio,access=any,cache=loose")
 
@@ -104,20 +107,20 @@ fi
 [ -z "${VM_APPEND:-}" ] || vng_opts+=(--append "$VM_APPEND")
 echo "vm: booting $(basename "$kdir") with $accel" >&2
 if [ -n "${VM_CONSOLE:-}" ]; then
-	# --verbose routes the serial console to vng's stderr.  Its "debug"
-	# argument comes before ours: our loglevel= wins, and the log levels
-	# of systemd-tmpfiles and systemd-udevd (which read "debug" too, and
-	# at debug level slow the guest's start down) are set back.
+	# --verbose routes the serial console to vng's stderr
+	# (its "debug" argument comes before ours: our loglevel= wins).
 	# virtme-init needs udev to name the virtio-serial ports that carry
 	# the command; on a loaded machine udevd may not come up in time, and
-	# the guest powers off without running the command: boot again then.
+	# virtme-init powers the guest off before it runs the command: boot
+	# again then (the console of each such boot is kept).
 	for attempt in 1 2 3; do
 		rc=0
 		vng "${vng_opts[@]}" --verbose \
-			--append "loglevel=${VM_CONSOLE_LEVEL:-5} systemd.log_level=warning udev.log_level=warning" \
+			--append "loglevel=${VM_CONSOLE_LEVEL:-5}" \
 			--exec "$cmd" </dev/null 2>"$VM_CONSOLE" || rc=$?
 		grep -q 'cannot find script I/O ports' "$VM_CONSOLE" || break
-		mv "$VM_CONSOLE" "$VM_CONSOLE.no-ports-$attempt"
+		[ "$attempt" -lt 3 ] || break
+		cp "$VM_CONSOLE" "$VM_CONSOLE.no-ports-$attempt"
 		echo "vm: the guest started without its script ports (udev too slow, boot $attempt); booting again" >&2
 	done
 	exit "$rc"
