@@ -526,7 +526,7 @@ hp_trace_ready() {
 	local e
 	mountpoint -q $TRACEFS || mount -t tracefs nodev $TRACEFS
 	for e in $HP_TRACE_EVENTS; do
-		[ "$(cat "$TRACEFS/events/$e/enable" 2>/dev/null)" = 1 ] && continue
+		hp_rd "$TRACEFS/events/$e/enable" && [ "$HP_RD" = 1 ] && continue
 		if [ "${HP_TRACE_STRICT:-0}" = 1 ]; then
 			hp_log "trace event $e is not enabled: boot with $HP_TRACE_BOOT and let lib.sh load nvmet"
 			return 1
