@@ -92,18 +92,18 @@ lost_case() {
 	tail -n 5 "$f" | sed 's/^/#   /'
 }
 lost() {
-	local r=$1 t
+	local r=$1 t n
 	shift
 	for t in "$@"; do
 		[ -f "$r/$t.rc" ] && continue
 		lost_case "$r/$t.tap" "$t"
 		echo "# console ($r/console.log): its first report, then its end"
-		awk '/Oops|BUG:|WARNING:|Kernel panic|RIP:|INFO: task|rcu: INFO|Call Trace/ { n = NR; exit }
-		     END { if (n) print n }' "$r/console.log" 2>/dev/null |
-			while read -r n; do
-				sed -n "$((n > 5 ? n - 5 : 1)),$((n + 40))p" "$r/console.log"
-				echo "..."
-			done | sed 's/^/#   /'
+		n=$(grep -nE -m 1 'Oops|BUG:|WARNING:|Kernel panic|RIP:|INFO: task|rcu: INFO|Call Trace' \
+			"$r/console.log" 2>/dev/null | cut -d: -f1)
+		if [ -n "$n" ]; then
+			sed -n "$((n > 5 ? n - 5 : 1)),$((n + 40))p" "$r/console.log"
+			echo "..."
+		fi | sed 's/^/#   /'
 		tail -n 60 "$r/console.log" 2>/dev/null | sed 's/^/#   /'
 		return
 	done

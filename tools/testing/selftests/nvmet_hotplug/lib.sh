@@ -534,7 +534,9 @@ hp_trace_ready() {
 		hp_log "enabling trace event $e for the rest of the boot (a live text patch: see tools/vm.sh)"
 		echo 1 >"$TRACEFS/events/$e/enable" || return 1
 	done
-	echo 'qid == 0' >$TRACEFS/events/nvmet/nvmet_req_init/filter
+	hp_rd $TRACEFS/events/nvmet/nvmet_req_init/filter
+	[ "$HP_RD" = 'qid == 0' ] ||
+		echo 'qid == 0' >$TRACEFS/events/nvmet/nvmet_req_init/filter
 }
 
 # Record the host's and the target's AEN tracepoints (and the target's
