@@ -4,7 +4,8 @@
 #
 #   tools/kernel.sh KSRC FRAGMENT [EXTRA_FRAGMENT...]
 #
-# Later fragments override earlier ones (make bench adds tools/bench.config,
+# tools/vm.config, what no test guest needs, comes before the fragments
+# given.  Later fragments override earlier ones (make bench adds tools/bench.config,
 # which switches the debugging options of the selftests' fragment off).
 # The build lives outside the repository, in
 # $NVMET_HP_CACHE/kbuild-<kernel version>-<hash of the fragments>, so that
@@ -15,6 +16,7 @@ set -euo pipefail
 CACHE=${NVMET_HP_CACHE:-$HOME/.cache/nvmet-hotplug}
 ksrc=$1
 shift
+set -- "$(dirname "$0")/vm.config" "$@"
 kver=$(make -s -C "$ksrc" kernelversion)
 key=$(cat "$@" | sha256sum | cut -c1-12)
 out=$CACHE/kbuild-$kver-$key

@@ -97,8 +97,9 @@ hp_log "INTx $irq0 -> $irq1, DMA bytes $dma0 -> $dma1"
 hp_check "the function moves the data with the controller's DMA channels" \
 	eval '[ $((dma1 - dma0)) -ge $((64 << 20)) ] &&
 	      ! hp_dmesg_since_mark | grep -q "falling back to MMIO"'
-# For the record: the same fio jobs over nvme-loop, on a subsystem of its
-# own (the same one would add a path to the PCIe namespace's head).
+# For the record only: how fast the PCIe path is belongs to make bench,
+# not to a test (a second fio pass over nvme-loop as a reference took a
+# minute and a half of the suite).
 perf() {
 	local bs
 	for bs in 4k 128k; do
@@ -106,13 +107,6 @@ perf() {
 	done
 }
 perf pcie
-refnullb=$(hp_nullb_create hppcieref 64) && refnqn=$(hp_subsys_create pcieref) &&
-	hp_ns_create "$refnqn" 1 "$refnullb" && hp_port_create 8 loop &&
-	hp_port_link 8 "$refnqn" && hp_connect "$refnqn" loop >/dev/null &&
-	hp_wait "loop reference namespace" hp_ns_visible_all "$refnqn" 1 1 &&
-	fio_verify 4k "$(hp_disk "$refnqn" 1)" && fio_verify 128k "$(hp_disk "$refnqn" 1)" &&
-	perf nvme-loop
-hp_disconnect_all "$refnqn"
 hp_check "the function's INTx is counted in /proc/interrupts" \
 	[ "${irq1:-0}" -gt "${irq0:-0}" ]
 
