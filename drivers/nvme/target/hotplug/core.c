@@ -271,9 +271,12 @@ int __nvmet_hp_ns_attach(struct nvmet_hp_ns *hp, enum nvmet_hp_state on_err)
 	if (!ret && !ns->enabled)
 		ret = -EINVAL;	/* e.g. a passthru subsystem */
 	if (ret) {
+		/* device_path_store() may replace it: the namespace is off */
+		mutex_lock(&ns->subsys->lock);
 		snprintf(reason, sizeof(reason), "attach of %s failed: %d",
 			 ns->device_path ? ns->device_path : "(no device_path)",
 			 ret);
+		mutex_unlock(&ns->subsys->lock);
 		if (on_err == NVMET_HP_FAILED)
 			pr_err("nsid %u: %s\n", ns->nsid, reason);
 		nvmet_hp_set_state(hp, on_err, reason, ret);
@@ -375,6 +378,11 @@ int nvmet_hp_wait_drained(struct nvmet_hp_ns *hp, ktime_t start)
  * deadline, the release has run or is about to: consume its completion and
  * let the caller carry on with the detach.
  *
+ * The namespace stayed in the Active Namespace ID list, but a controller
+ * that connected or scanned meanwhile got the path error for its Identify
+ * and left the namespace out: the controllers are told, so that they look
+ * at it again.
+ *
  * Context: @hp->lock held.
  * Return: true if the namespace is live again, false if it drained.
  */
@@ -405,6 +413,7 @@ bool nvmet_hp_quiesce_give_up(struct nvmet_hp_ns *hp, int err, ktime_t start)
 	strscpy(hp->reason, reason, sizeof(hp->reason));
 	hp->stats.timeouts++;
 	spin_unlock(&hp->state_lock);
+	nvmet_hp_notify(hp);
 	return true;
 }
 
@@ -446,9 +455,12 @@ int nvmet_hp_quiesce(struct nvmet_hp_ns *hp, ktime_t *start)
  *
  * No synchronize_rcu() here, unlike nvmet_ns_disable(): the ref only
  * reaches zero after percpu_ref_kill() switched it to atomic mode, which
- * happens in an RCU callback, so a grace period has passed since the
- * namespace left the lookup and no reader that found it under
- * rcu_read_lock() alone is left.  The caller notifies the controllers.
+ * happens in an RCU callback, so a grace period has passed since new I/O
+ * was refused (NVMET_NS_IO_LIVE cleared) and no lookup that found the
+ * namespace under rcu_read_lock() alone is left.  nvmet_ns_detach() takes
+ * it out of the Active Namespace ID list under the subsystem lock, which
+ * the walks of that list that use the backend hold.  The caller notifies
+ * the controllers.
  *
  * Context: @hp->lock held.
  */

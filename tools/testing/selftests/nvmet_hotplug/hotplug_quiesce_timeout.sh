@@ -3,20 +3,23 @@
 # Bounded quiesce with I/O held by the backend (dm-delay): on_timeout=fail
 # gives up within the bound with -ETIMEDOUT and the namespace keeps serving
 # I/O; on_timeout=wait finishes when the I/O drains, and meanwhile configfs
-# writes to another subsystem go through at once.
+# writes to another subsystem go through at once.  A host that scans while
+# a quiesce is in progress keeps the namespace: it stays in the Active
+# Namespace ID list until it is really detached.
 . "$(dirname "$0")/lib.sh"
 
 DELAY_MS=8000
 BOUND_MS=1000
 hp_require_root
 cleanup() {
+	hp_trace_aen_stop 2>/dev/null
 	hp_cleanup
 	dmsetup --noudevsync remove hpslow 2>/dev/null
 	hp_cleanup
 }
 trap cleanup EXIT
 ktap_print_header
-ktap_set_plan 12
+ktap_set_plan 14
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 modprobe dm-delay || ktap_exit_fail_msg "no dm-delay"
@@ -74,6 +77,43 @@ hp_check "fail: it returns within the bound (+2 s for the slow VM)" \
 hp_check "fail: the namespace stays live and says why" \
 	eval '[ "$(hp_state "$HP_NQN" 1)" = live ] && grep -q "reason: detach timed out" "$ns/hotplug/state"'
 hp_check "fail: the timeout is counted" [ "$(hp_stat "$HP_NQN" 1 timeouts)" -eq 1 ]
+
+# on_timeout=fail again, a longer bound, and every host controller
+# rescans (Identify, Active Namespace ID list) while the quiesce waits.
+# The host must keep the very block device it had (same sysfs node: not
+# dropped and added again).
+ino=$(stat -Lc %i "/sys/block/${host#/dev/}")
+scan_rc=$(mktemp)
+set_delay $((DELAY_MS * 2))
+echo $((DELAY_MS - 1000)) >"$ns/hotplug/quiesce_timeout_ms"
+start_held || ktap_exit_fail_msg "no I/O in flight"
+hp_trace_aen_start || ktap_exit_fail_msg "trace events"
+(echo 0 >"$ns/enable"; echo $? >"$scan_rc") 2>/dev/null &
+q=$!
+hp_wait "quiescing" eval '[ "$(hp_state "$HP_NQN" 1)" = quiescing ]'
+echo >"$TRACEFS/trace"
+for c in $(hp_ctrls "$HP_NQN"); do
+	nvme ns-rescan "/dev/$c"
+done
+# nvmet_req_init: nvmet<cntlid>: qid=0, ... cmd=(nvme_admin_identify, cns=2, ...)
+active_list_reads() {
+	grep -o 'nvmet[0-9]*: qid=0,.*nvme_admin_identify, cns=2,' "$TRACEFS/trace" |
+		cut -d: -f1 | sort -u | wc -l
+}
+hp_wait "the Active Namespace ID list read by every controller" \
+	eval '[ "$(active_list_reads)" -ge 2 ]' ||
+	hp_log "controllers that read the Active Namespace ID list: $(active_list_reads)"
+scanned=$(hp_state "$HP_NQN" 1)
+hp_wait "the quiesce gives up" eval "! hp_running $q"
+hp_trace_aen_stop
+hp_check "fail: the hosts rescanned while the quiesce was waiting, and it timed out" \
+	eval '[ "$scanned" = quiescing ] && [ "$(cat "$scan_rc")" != 0 ] &&
+	      [ "$(hp_state "$HP_NQN" 1)" = live ]'
+hp_check "fail: after a rescan during the quiesce the hosts keep their block device" \
+	eval 'hp_ns_visible_all "$HP_NQN" 1 2 && [ "$(hp_disk "$HP_NQN" 1)" = "$host" ] &&
+	      [ "$(stat -Lc %i "/sys/block/${host#/dev/}")" = "$ino" ]'
+rm -f "$scan_rc"
+echo $BOUND_MS >"$ns/hotplug/quiesce_timeout_ms"
 set_delay 0
 hp_check "fail: the namespace keeps serving I/O" \
 	timeout 120 dd if="$host" of=/dev/null bs=4k count=1 iflag=direct status=none

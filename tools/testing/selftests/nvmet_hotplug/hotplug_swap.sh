@@ -6,6 +6,8 @@
 # keep_identity=0: the host drops the namespace and adds it back with the
 # new UUID.  Bad swaps (missing path, other logical block size, empty) and
 # backend_watch on a file-backed namespace are refused and change nothing.
+# 50 swaps while device_path and the identifiers are read in a tight loop:
+# a reader never sees freed memory (KASAN) nor a path that was not set.
 . "$(dirname "$0")/lib.sh"
 
 hp_require_root
@@ -18,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 work=$(mktemp -d)
 ktap_print_header
-ktap_set_plan 14
+ktap_set_plan 15
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
@@ -149,5 +151,35 @@ echo 1 >"$ns/hotplug/keep_identity"
 hp_check "a swap to a larger device reports the size change" \
 	eval 'echo "$dev_d" >"$ns/hotplug/swap" &&
 	      hp_dmesg_has "nsid 1: size changed from 33554432 to 50331648 bytes"'
+
+# 5. Readers of device_path, device_uuid and device_nguid during 50 swaps
+#    (a swap frees the old path; without the identity kept it also
+#    rewrites the identifiers).  Builtins only, so that the reads are
+#    back to back.
+dev_e=$(hp_nullb_create hpswe 48) || ktap_exit_fail_msg "null_blk e"
+echo 0 >"$ns/hotplug/keep_identity"
+rm -f "$work/stop" "$work/odd"
+(
+	while [ ! -e "$work/stop" ]; do
+		read -r p <"$ns/device_path"
+		read -r u <"$ns/device_uuid"
+		read -r g <"$ns/device_nguid"
+		[ "$p" = "$dev_d" ] || [ "$p" = "$dev_e" ] || echo "$p" >>"$work/odd"
+	done
+) &
+reader=$!
+HP_BG_PIDS+=("$reader")
+swaps_ok=1
+for i in $(seq 1 25); do
+	for d in "$dev_e" "$dev_d"; do
+		echo "$d" >"$ns/hotplug/swap" || swaps_ok=0
+	done
+done
+touch "$work/stop"
+hp_wait "reader ends" eval "! hp_running $reader"
+[ -e "$work/odd" ] && hp_log "device_path read as: $(head -c 200 "$work/odd" | od -c | head -n 3)"
+hp_check "50 swaps under readers of device_path and the identifiers" \
+	eval '[ $swaps_ok = 1 ] && [ ! -e "$work/odd" ] &&
+	      [ "$(hp_stat "$HP_NQN" 1 swaps)" -eq 53 ]'
 hp_check "dmesg clean" hp_dmesg_clean
 ktap_finished

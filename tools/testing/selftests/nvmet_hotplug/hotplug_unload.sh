@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 # Unload and reload nvmet-hotplug while namespaces are live and connected:
 # nvmet goes back to its built-in lifecycle, the reloaded module adopts the
-# namespaces, and host I/O goes on throughout.
+# namespaces, and host I/O goes on throughout.  Enabling a namespace that
+# is live already sends no AEN, with the module and without.
 . "$(dirname "$0")/lib.sh"
 
 hp_require_root
-trap hp_cleanup EXIT
+trap 'hp_trace_aen_stop 2>/dev/null; hp_cleanup' EXIT
 ktap_print_header
-ktap_set_plan 11
+ktap_set_plan 13
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
@@ -17,15 +18,48 @@ dev1=$(hp_nullb_create hpunl1 32) || ktap_exit_fail_msg "null_blk"
 dev2=$(hp_nullb_create hpunl2 16) || ktap_exit_fail_msg "null_blk"
 hp_setup_live unload "$dev1" "$dev2"
 host=$(hp_disk "$HP_NQN" 1)
+ns1=$(hp_ns_dir "$HP_NQN" 1)
 ns2=$(hp_ns_dir "$HP_NQN" 2)
 
-fio --name=io --filename="$host" --rw=randrw --bs=16k --size=8M --direct=1 \
-	--ioengine=libaio --iodepth=4 --time_based --runtime=3600 \
-	--output=/dev/null &
-fio_pid=$!
-HP_BG_PIDS+=("$fio_pid")
-
+# quiet_enable: "echo 1 > enable" of the live nsid 1 changes nothing, so
+# no controller may get a Namespace Attribute Changed AEN (0x040002) for
+# it.  The target sends a controller's AENs in the order it queued them,
+# one per outstanding Asynchronous Event Request: an ANA change queued
+# after the write is a fence.  Once every controller got the ANA change
+# AENs (0x0c0302) of the change and of its undoing, an AEN of the write
+# would be in the trace before them.
+ana_all() {
+	local p
+	for p in "${HP_PORTS[@]}"; do
+		echo "$1" >"$CFS/ports/$p/ana_groups/1/ana_state" || return 1
+	done
+}
+ana_aens_are() {
+	local c
+	for c in $(hp_ctrls "$HP_NQN"); do
+		[ "$(grep -c "$c: NVME_AEN=0x0c0302" "$TRACEFS/trace")" -ge "$1" ] ||
+			return 1
+	done
+}
+quiet_enable() {
+	local ok=0
+	hp_trace_aen_start || return 1
+	echo 1 >"$ns1/enable" || ok=1
+	ana_all non-optimized || ok=1
+	hp_wait "ANA change AEN on every controller" ana_aens_are 1 || ok=1
+	ana_all optimized || ok=1
+	hp_wait "second ANA change AEN on every controller" ana_aens_are 2 || ok=1
+	hp_trace_aen_stop
+	if grep -q 'NVME_AEN=0x040002' "$TRACEFS/trace"; then
+		hp_log "a write that changed nothing sent: $(grep -o 'nvme[0-9]*: NVME_AEN=0x040002' "$TRACEFS/trace" | paste -s -d ' ')"
+		return 1
+	fi
+	[ $ok = 0 ]
+}
+# (a regression guard: the module never notified for a live namespace)
+hp_check "enable of a live namespace: no AEN (nvmet-hotplug)" quiet_enable
 hp_check "rmmod nvmet_hotplug with live, connected namespaces" hp_unload_hotplug
+hp_check "enable of a live namespace: no AEN (built-in)" quiet_enable
 hp_check "hotplug files answer ENODEV without the module" \
 	eval '! cat "$ns2/hotplug/state" 2>/dev/null'
 echo 0 >"$ns2/enable"

@@ -565,7 +565,7 @@ hp_fio_json() { sed -n '/^{/,$p' "$1" | jq -r "[.jobs[] | $2] | add"; }
 
 # hp_running PID: the process exists and is not a zombie.
 hp_running() {
-	[ -r "/proc/$1/stat" ] || return 1
+	[ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
 	! awk '{ exit $3 != "Z" }' "/proc/$1/stat" 2>/dev/null
 }
 
