@@ -312,7 +312,10 @@ static int nvmet_hp_batch_attach(struct nvmet_hp_batch *b)
 
 /*
  * One hold of the subsystem lock for all: the first NSID queues the AEN of
- * each controller, the others are only added to its Changed NS List.
+ * each controller, the others are only added to its Changed NS List.  A
+ * namespace whose quiesce was given up (-ETIMEDOUT, -ERESTARTSYS) is
+ * reported too: a controller that scanned meanwhile may have left it out
+ * (nvmet_hp_quiesce_give_up()).
  */
 static void nvmet_hp_batch_notify(struct nvmet_hp_batch *b)
 {
@@ -322,9 +325,12 @@ static void nvmet_hp_batch_notify(struct nvmet_hp_batch *b)
 
 	mutex_lock(&subsys->lock);
 	for (i = 0; i < b->nr; i++) {
+		hp = b->hp[i];
+		if (b->res[i] == NVMET_HP_BATCH_FAILED && !b->attach &&
+		    (b->err[i] == -ETIMEDOUT || b->err[i] == -ERESTARTSYS))
+			__nvmet_hp_notify(hp);
 		if (b->res[i] != NVMET_HP_BATCH_CHANGED)
 			continue;
-		hp = b->hp[i];
 		__nvmet_hp_notify(hp);
 		spin_lock(&hp->state_lock);
 		hp->stats.batch_ops++;

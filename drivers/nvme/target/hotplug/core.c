@@ -380,8 +380,8 @@ int nvmet_hp_wait_drained(struct nvmet_hp_ns *hp, ktime_t start)
  *
  * The namespace stayed in the Active Namespace ID list, but a controller
  * that connected or scanned meanwhile got the path error for its Identify
- * and left the namespace out: the controllers are told, so that they look
- * at it again.
+ * and left the namespace out: the caller tells the controllers (a batch
+ * with its other changes), so that they look at it again.
  *
  * Context: @hp->lock held.
  * Return: true if the namespace is live again, false if it drained.
@@ -413,7 +413,6 @@ bool nvmet_hp_quiesce_give_up(struct nvmet_hp_ns *hp, int err, ktime_t start)
 	strscpy(hp->reason, reason, sizeof(hp->reason));
 	hp->stats.timeouts++;
 	spin_unlock(&hp->state_lock);
-	nvmet_hp_notify(hp);
 	return true;
 }
 
@@ -441,8 +440,10 @@ int nvmet_hp_quiesce(struct nvmet_hp_ns *hp, ktime_t *start)
 		return -EBUSY;
 	}
 	ret = nvmet_hp_wait_drained(hp, *start);
-	if (ret && nvmet_hp_quiesce_give_up(hp, ret, *start))
+	if (ret && nvmet_hp_quiesce_give_up(hp, ret, *start)) {
+		nvmet_hp_notify(hp);
 		return ret;
+	}
 	return 0;
 }
 

@@ -19,7 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 ktap_print_header
-ktap_set_plan 14
+ktap_set_plan 15
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 modprobe dm-delay || ktap_exit_fail_msg "no dm-delay"
@@ -105,6 +105,18 @@ hp_wait "the Active Namespace ID list read by every controller" \
 	hp_log "controllers that read the Active Namespace ID list: $(active_list_reads)"
 scanned=$(hp_state "$HP_NQN" 1)
 hp_wait "the quiesce gives up" eval "! hp_running $q"
+# A controller whose Identify got the path error meanwhile (the Linux host
+# asks for the Namespace Identification Descriptor list first and then
+# leaves the namespace alone; one that connected during the quiesce never
+# adds it) must look again: the give-up queues the AEN.
+aen_after_give_up() {
+	local c
+	for c in $(hp_ctrls "$HP_NQN"); do
+		grep -q "$c: NVME_AEN=0x040002" "$TRACEFS/trace" || return 1
+	done
+}
+hp_check "fail: giving up tells every controller (Namespace Attribute Changed AEN)" \
+	hp_wait "an AEN after the give-up on every controller" aen_after_give_up
 hp_trace_aen_stop
 hp_check "fail: the hosts rescanned while the quiesce was waiting, and it timed out" \
 	eval '[ "$scanned" = quiescing ] && [ "$(cat "$scan_rc")" != 0 ] &&

@@ -56,6 +56,13 @@ quiet_enable() {
 	fi
 	[ $ok = 0 ]
 }
+
+fio --name=io --filename="$host" --rw=randrw --bs=16k --size=8M --direct=1 \
+	--ioengine=libaio --iodepth=4 --time_based --runtime=3600 \
+	--output=/dev/null &
+fio_pid=$!
+HP_BG_PIDS+=("$fio_pid")
+
 # (a regression guard: the module never notified for a live namespace)
 hp_check "enable of a live namespace: no AEN (nvmet-hotplug)" quiet_enable
 hp_check "rmmod nvmet_hotplug with live, connected namespaces" hp_unload_hotplug
