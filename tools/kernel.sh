@@ -57,7 +57,7 @@ awk '/^CONFIG_[A-Za-z0-9_]+=/ { k = $0; sub(/=.*/, "", k); v[k] = $0 }
 	esac
 done
 start=$(date +%s)
-echo "kernel: building (takes 15-25 min on 2 cores)" >&2
+echo "kernel: building (about 11 min on 2 idle cores, longer under load)" >&2
 make -s -C "$ksrc" O="$out" -j"$(nproc)" bzImage modules >&2
 make -s -C "$ksrc" O="$out" -j"$(nproc)" modules_prepare >&2
 echo "kernel: built in $(( $(date +%s) - start )) s" >&2
