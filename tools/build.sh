@@ -7,7 +7,8 @@
 # Without KDIR, sets up the machine and builds (or reuses) the debug VM
 # kernel of the selftests, or the kernel of the config fragments listed in
 # KCONFIG (make bench: KCONFIG="tools/testing/selftests/nvmet_hotplug/config
-# tools/bench.config"); the modules' build directory is named after the
+# tools/bench.config"), tools/vm.config always first (tools/kernel.sh);
+# the modules' build directory is named after the
 # kernel's build directory, so each kernel has its own.  KSRC defaults to
 # KDIR and must contain drivers/nvme/target (a distro's headers package
 # does not: point KSRC at the matching source tree).  Prints the build

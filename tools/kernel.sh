@@ -4,9 +4,10 @@
 #
 #   tools/kernel.sh KSRC FRAGMENT [EXTRA_FRAGMENT...]
 #
-# tools/vm.config, what no test guest needs, comes before the fragments
-# given.  Later fragments override earlier ones (make bench adds tools/bench.config,
-# which switches the debugging options of the selftests' fragment off).
+# tools/vm.config (what no test guest needs, switched off) comes before
+# the fragments given.  Later fragments override earlier ones (make bench
+# adds tools/bench.config, which switches the debugging options of the
+# selftests' fragment off).
 # The build lives outside the repository, in
 # $NVMET_HP_CACHE/kbuild-<kernel version>-<hash of the fragments>, so that
 # later runs and CI on the same machine reuse it. Prints the build directory

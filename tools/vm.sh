@@ -95,14 +95,20 @@ if [ ! -f "$accel_file" ]; then
 	# starts is given the whole guest.
 	if [ -w /dev/kvm ] && [ -z "${VM_FORCE_TCG:-}" ]; then
 		echo "vm: probing KVM" >&2
-		bare=$(timeout 20 qemu-system-x86_64 -accel kvm -cpu host -m 256 \
-			-nodefaults -display none -no-reboot -serial stdio \
+		bare=$(timeout -k 5 20 qemu-system-x86_64 -accel kvm -cpu host \
+			-m 256 -nodefaults -display none -no-reboot -serial stdio \
 			-kernel "$kdir/arch/x86/boot/bzImage" \
-			-append "console=ttyS0 panic=-1" </dev/null 2>/dev/null) || true
-		if grep -q 'Linux version' <<<"$bare" &&
-		   timeout 90 vng "${vng_opts[@]}" --exec "echo nvmet-hp-vm-ok" \
-			</dev/null 2>&1 | grep -q nvmet-hp-vm-ok; then
-			accel=kvm
+			-append "console=ttyS0 panic=-1" </dev/null 2>&1) || true
+		if ! grep -q 'Linux version' <<<"$bare"; then
+			echo "vm: the kernel does not start under KVM here${bare:+ (${bare%%$'\n'*})}" >&2
+		else
+			# the output first: under pipefail a vng killed by
+			# SIGPIPE after grep -q matched would read as failure
+			guest=$(timeout -k 5 90 vng "${vng_opts[@]}" \
+				--exec "echo nvmet-hp-vm-ok" </dev/null 2>&1) || true
+			if grep -q nvmet-hp-vm-ok <<<"$guest"; then
+				accel=kvm
+			fi
 		fi
 	fi
 	echo "$accel" >"$accel_file"

@@ -40,9 +40,10 @@ for f in backend_watch auto_reattach keep_identity; do
 		expect_reject "$hp/$f" maybe "Invalid argument" "$f must be 0 or 1"
 done
 hp_check "swap is write-only" eval '! cat "$hp/swap" 2>/dev/null'
+hp_log_mark
 hp_check "swap on a detached namespace is refused" \
 	eval 'hp_write_fails "$(hp_ns_dir "$HP_NQN" 2)/hotplug/swap" "$dev" "Device or resource busy" &&
-	      dmesg | tail -n 20 | grep -q "swap needs a live namespace"'
+	      hp_logged_since_mark "swap needs a live namespace"'
 for f in state inflight stats; do
 	hp_check "$f is read-only" \
 		eval "! (echo 1 >'$hp/$f') 2>/dev/null && [ \"\$(head -n1 '$hp/state')\" = live ]"

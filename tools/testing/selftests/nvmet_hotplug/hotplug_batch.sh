@@ -161,13 +161,13 @@ hp_ns_create "$HP_NQN" 257 /dev/nvmet-hotplug-no-such-device 0 ||
 	ktap_exit_fail_msg "nsid 257"
 hp_ns_create "$HP_NQN" 258 "${devs[1]}" 0 || ktap_exit_fail_msg "nsid 258"
 echo 250-256 >"$shp/detach" || ktap_exit_fail_msg "detach 250-256"
-n=$(dmesg | wc -l)
+hp_log_mark
 hp_check "an attach batch with a missing device fails and says what changed" \
 	eval '! (echo 250-258 >"$shp/attach") 2>/dev/null &&
 	      grep -qx "changed 250-256,258" "$shp/last_batch" &&
 	      grep -qx "failed 257" "$shp/last_batch" &&
 	      [ "$(hp_state "$HP_NQN" 257)" = failed ] &&
-	      dmesg | tail -n +"$((n + 1))" | grep -q "batch attach on .* failed .*changed 250-256,258 .*failed 257"'
+	      hp_logged_since_mark "batch attach on .* failed .*changed 250-256,258 .*failed 257"'
 expect=$( (seq 1 256; echo 258) | sort -n)
 hp_check "the host sees the namespaces that changed and not nsid 257" \
 	eval 'hp_wait "257 namespaces" hp_every_ctrl_has_nr "$HP_NQN" 257 &&

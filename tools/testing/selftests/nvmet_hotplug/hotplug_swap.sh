@@ -134,12 +134,12 @@ mkdir -p "$work/tmpfs" && mount -t tmpfs none "$work/tmpfs" &&
 	ktap_exit_fail_msg "tmpfs file"
 hp_ns_create "$HP_NQN" 2 "$work/tmpfs/file" || ktap_exit_fail_msg "nsid 2"
 ns2=$(hp_ns_dir "$HP_NQN" 2)
-n=$(dmesg | wc -l)
+hp_log_mark
 hp_check "backend_watch on a file-backed namespace is refused" \
 	eval 'hp_write_fails "$ns2/hotplug/backend_watch" 1 "Invalid argument" &&
 	      [ "$(cat "$ns2/hotplug/backend_watch")" = 0 ] &&
 	      [ "$(hp_state "$HP_NQN" 2)" = live ] &&
-	      dmesg | tail -n +"$((n + 1))" | grep -q "backend_watch needs a block device"'
+	      hp_logged_since_mark "backend_watch needs a block device"'
 # 4. A size change is reported (pr_info, and the AEN to the controllers).
 #    The host is disconnected first: the 7.3 host driver updates a
 #    namespace's capacity with its queue frozen and sends a uevent from

@@ -320,25 +320,36 @@ hp_every_ctrl_has_nr() {
 
 # hp_reject SNAPSHOT-CMD FILE VALUE ERRNO-TEXT [DMESG-REGEX]: writing VALUE
 # to FILE fails with ERRNO-TEXT, the kernel explains it in a line matching
-# DMESG-REGEX (an awk ERE) after a mark this writes to the kernel log, and
-# what SNAPSHOT-CMD prints does not change.  One dmesg and one awk per
-# call: the suite makes dozens of these.
+# DMESG-REGEX after the write, and what SNAPSHOT-CMD prints does not
+# change.  One dmesg and one awk per call: the suite makes dozens of these.
 hp_reject() {
-	local snap=$1 before mark
+	local snap=$1 before
 	shift
 	before=$($snap)
-	mark="nvmet-hotplug-selftest: reject $$ $EPOCHREALTIME"
-	echo "$mark" >/dev/kmsg
+	hp_log_mark
 	hp_write_fails "$1" "$2" "$3" || return 1
-	if [ -n "${4:-}" ] &&
-	   ! dmesg | awk -v m="$mark" -v re="$4" '
-		f && $0 ~ re { ok = 1 }
-		index($0, m) { f = 1 }
-		END { exit !ok }'; then
+	if [ -n "${4:-}" ] && ! hp_logged_since_mark "$4"; then
 		hp_log "no pr_err matching '$4' for '$2' > $1"
 		return 1
 	fi
 	[ "$before" = "$($snap)" ] || { hp_log "'$2' > $1 changed the state"; return 1; }
+}
+
+# hp_log_mark: mark the kernel log (at debug level: not on the serial
+# console); hp_logged_since_mark REGEX: a line after the last mark
+# matches REGEX (an awk ERE; mawk has no {n}, \s or \w).  Unlike a count
+# of lines, a mark survives the log buffer wrapping.
+hp_log_mark() {
+	HP_LOG_MARK="nvmet-hotplug-selftest: mark $$ $EPOCHREALTIME"
+	echo "<7>$HP_LOG_MARK" >/dev/kmsg
+}
+
+# the pattern through the environment: awk -v would eat backslashes
+hp_logged_since_mark() {
+	dmesg | HP_MARK=$HP_LOG_MARK HP_RE=$1 awk '
+		f && $0 ~ ENVIRON["HP_RE"] { ok = 1 }
+		index($0, ENVIRON["HP_MARK"]) { f = 1 }
+		END { exit !ok }'
 }
 
 # hp_write_fails FILE VALUE ERRNO-TEXT: the write fails with an error
