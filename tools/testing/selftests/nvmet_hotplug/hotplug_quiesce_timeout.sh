@@ -112,14 +112,9 @@ hp_log "state when every controller had scanned: $scanned; the write returned $(
 # asks for the Namespace Identification Descriptor list first and then
 # leaves the namespace alone; one that connected during the quiesce never
 # adds it) must look again: the give-up queues the AEN.
-aen_after_give_up() {
-	local c
-	for c in $(hp_ctrls "$HP_NQN"); do
-		grep -q "$c: NVME_AEN=0x040002" "$TRACEFS/trace" || return 1
-	done
-}
 hp_check "fail: giving up tells every controller (Namespace Attribute Changed AEN)" \
-	hp_wait "an AEN after the give-up on every controller" aen_after_give_up
+	hp_wait "an AEN after the give-up on every controller" \
+		hp_ctrls_got_aen "$HP_NQN" 0x040002
 hp_trace_aen_stop
 hp_check "fail: the hosts rescanned while the quiesce was waiting, and it timed out" \
 	eval '[ "$scanned" = quiescing ] && [ "$(cat "$scan_rc")" != 0 ] &&

@@ -34,21 +34,16 @@ ana_all() {
 		echo "$1" >"$CFS/ports/$p/ana_groups/1/ana_state" || return 1
 	done
 }
-ana_aens_are() {
-	local c
-	for c in $(hp_ctrls "$HP_NQN"); do
-		[ "$(grep -c "$c: NVME_AEN=0x0c0302" "$TRACEFS/trace")" -ge "$1" ] ||
-			return 1
-	done
-}
 quiet_enable() {
 	local ok=0
 	hp_trace_aen_start || return 1
 	echo 1 >"$ns1/enable" || ok=1
 	ana_all non-optimized || ok=1
-	hp_wait "ANA change AEN on every controller" ana_aens_are 1 || ok=1
+	hp_wait "ANA change AEN on every controller" \
+		hp_ctrls_got_aen "$HP_NQN" 0x0c0302 1 || ok=1
 	ana_all optimized || ok=1
-	hp_wait "second ANA change AEN on every controller" ana_aens_are 2 || ok=1
+	hp_wait "second ANA change AEN on every controller" \
+		hp_ctrls_got_aen "$HP_NQN" 0x0c0302 2 || ok=1
 	hp_trace_aen_stop
 	if grep -q 'NVME_AEN=0x040002' "$TRACEFS/trace"; then
 		hp_log "a write that changed nothing sent: $(grep -o 'nvme[0-9]*: NVME_AEN=0x040002' "$TRACEFS/trace" | paste -s -d ' ')"

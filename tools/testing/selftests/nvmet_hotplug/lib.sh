@@ -567,6 +567,16 @@ hp_trace_aen_start() {
 	echo 1 >$TRACEFS/tracing_on
 }
 
+# hp_ctrls_got_aen NQN RESULT [MIN]: every host controller of NQN has at
+# least MIN (1) AENs with RESULT (e.g. 0x040002) in the host's trace.
+hp_ctrls_got_aen() {
+	local c
+	for c in $(hp_ctrls "$1"); do
+		[ "$(grep -c "$c: NVME_AEN=$2" "$TRACEFS/trace")" -ge "${3:-1}" ] ||
+			return 1
+	done
+}
+
 hp_trace_aen_stop() {
 	echo 0 >$TRACEFS/tracing_on
 }
