@@ -14,7 +14,7 @@ cleanup() {
 	if [ "$pcie" = 1 ]; then
 		hp_pcie_teardown "$HP_NQN"
 		hp_cleanup
-		rmmod nvmet_pci_epf pci_epc_loopback
+		rmmod nvmet_pci_epf	# pci-epc-loopback stays: its EPC pins it
 	else
 		hp_cleanup
 	fi

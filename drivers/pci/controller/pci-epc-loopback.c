@@ -28,7 +28,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
-#include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/dmaengine.h>
 #include <linux/highmem.h>
@@ -119,7 +118,7 @@ struct epc_lb {
 	bool dma_registered;
 
 	/* the alias of RAM: BAR 2 of each ivshmem device */
-	struct pci_dev *alias_dev[EPC_LB_MAX_WINDOWS];
+	struct pci_dev *alias_dev[EPC_LB_MAX_WINDOWS];	/* bound to us */
 	struct pci_epc_mem_window win[EPC_LB_MAX_WINDOWS];
 	unsigned int nr_win;
 	resource_size_t alias_size;
@@ -556,9 +555,6 @@ static int epc_lb_set_bar(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 	}
 
 	raw_spin_lock_irqsave(&lb->cfg_lock, flags);
-	/* a function with a BAR set keeps this module loaded */
-	if (!lb->bar[barno].size)
-		__module_get(THIS_MODULE);
 	lb->bar[barno] = (struct epc_lb_bar) {
 		.size = epf_bar->size,
 		.addr = addr,
@@ -574,7 +570,6 @@ static void epc_lb_clear_bar(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 {
 	struct epc_lb *lb = epc_get_drvdata(epc);
 	unsigned long flags;
-	bool put;
 
 	/*
 	 * The function is being torn down (its controller is already
@@ -587,11 +582,8 @@ static void epc_lb_clear_bar(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 	mutex_unlock(&lb->host_lock);
 
 	raw_spin_lock_irqsave(&lb->cfg_lock, flags);
-	put = lb->bar[epf_bar->barno].size;
 	memset(&lb->bar[epf_bar->barno], 0, sizeof(lb->bar[0]));
 	raw_spin_unlock_irqrestore(&lb->cfg_lock, flags);
-	if (put)
-		module_put(THIS_MODULE);
 }
 
 /*
@@ -793,7 +785,8 @@ epc_lb_dma_prep_config_sg(struct dma_chan *chan, struct scatterlist *sgl,
 	for_each_sg(sgl, sg, sg_len, i) {
 		struct epc_lb_dma_seg *s = &d->seg[i];
 
-		s->local = dma_to_phys(dev, sg_dma_address(sg));
+		/* the device is direct-mapped: checked at probe */
+		s->local = sg_dma_address(sg);
 		s->pci_addr = pci_addr;
 		s->len = sg_dma_len(sg);
 		/* no IOMMU and no offset in front of the host bus */
@@ -1030,9 +1023,66 @@ static int epc_lb_check_alias(struct epc_lb *lb, unsigned int w,
 	return memcmp(buf, direct, sizeof(buf)) ? -EIO : 0;
 }
 
+/*
+ * The ivshmem devices are ours: a driver bound to them, so that no other
+ * driver maps them meanwhile, and their memory decoding enabled.  Each
+ * becomes a window; the host side's memory window nests in the alias BAR
+ * of the first (not as a busy region, or the host side's drivers could
+ * not request their BARs inside it).
+ */
+static int epc_lb_alias_probe(struct pci_dev *pdev,
+			      const struct pci_device_id *id)
+{
+	resource_size_t len = pci_resource_len(pdev, EPC_LB_ALIAS_BAR);
+	struct epc_lb *lb = epc_lb;
+	unsigned int w = lb->nr_win;
+	int ret;
+
+	if (w == EPC_LB_MAX_WINDOWS || !len ||
+	    (lb->alias_size && len != lb->alias_size))
+		return -ENODEV;
+	ret = pci_enable_device_mem(pdev);
+	if (ret)
+		return ret;
+	lb->alias_size = len;
+	lb->alias_dev[w] = pdev;
+	lb->win[w].phys_base = pci_resource_start(pdev, EPC_LB_ALIAS_BAR);
+	lb->win[w].size = len;
+	lb->win[w].page_size = len;
+	lb->nr_win++;
+	return 0;
+}
+
+static void epc_lb_alias_remove(struct pci_dev *pdev)
+{
+	pci_disable_device(pdev);
+}
+
+static const struct pci_device_id epc_lb_alias_ids[] = {
+	{ PCI_DEVICE(EPC_LB_IVSHMEM_VENDOR, EPC_LB_IVSHMEM_DEVICE) },
+	{ }
+};
+
+/* no MODULE_DEVICE_TABLE: an ivshmem device must not load this module */
+static struct pci_driver epc_lb_alias_driver = {
+	.name		= EPC_LB_NAME "-alias",
+	.id_table	= epc_lb_alias_ids,
+	.probe		= epc_lb_alias_probe,
+	.remove		= epc_lb_alias_remove,
+	.driver		= {
+		.suppress_bind_attrs	= true,
+		.probe_type		= PROBE_FORCE_SYNCHRONOUS,
+	},
+};
+
+static void epc_lb_put_aliases(struct epc_lb *lb)
+{
+	pci_unregister_driver(&epc_lb_alias_driver);
+	lb->nr_win = 0;
+}
+
 static int epc_lb_find_alias(struct epc_lb *lb)
 {
-	struct pci_dev *pdev = NULL;
 	phys_addr_t ram_end[2] = { 0, 0 };
 	struct page *pages[2] = { NULL, NULL };
 	unsigned int w, i;
@@ -1044,26 +1094,14 @@ static int epc_lb_find_alias(struct epc_lb *lb)
 	/* QEMU's PC machines end RAM below 4 GiB on a 256 MiB boundary */
 	lb->lowmem = lowmem_mb ? (phys_addr_t)lowmem_mb * SZ_1M :
 				 ALIGN(ram_end[0], SZ_256M);
-	while ((pdev = pci_get_device(EPC_LB_IVSHMEM_VENDOR,
-				      EPC_LB_IVSHMEM_DEVICE, pdev))) {
-		resource_size_t len = pci_resource_len(pdev, EPC_LB_ALIAS_BAR);
-
-		if (lb->nr_win == EPC_LB_MAX_WINDOWS)
-			break;
-		if (!len || (lb->alias_size && len != lb->alias_size))
-			continue;
-		lb->alias_size = len;
-		lb->alias_dev[lb->nr_win] = pci_dev_get(pdev);
-		lb->win[lb->nr_win].phys_base =
-			pci_resource_start(pdev, EPC_LB_ALIAS_BAR);
-		lb->win[lb->nr_win].size = len;
-		lb->win[lb->nr_win].page_size = len;
-		lb->nr_win++;
-	}
-	pci_dev_put(pdev);
+	/* binds the ivshmem devices there are, one window each */
+	ret = pci_register_driver(&epc_lb_alias_driver);
+	if (ret)
+		return ret;
 	if (!lb->nr_win) {
 		pr_err("no ivshmem device aliases RAM: boot QEMU with its RAM and an ivshmem-plain device on one shared memory-backend-file\n");
-		return -ENODEV;
+		ret = -ENODEV;
+		goto err;
 	}
 	if (epc_lb_alias(lb, ram_end[1] - 1) == ~0ULL) {
 		pr_err("alias of %pa bytes does not cover RAM up to %pa (RAM below 4 GiB: %pa)\n",
@@ -1104,9 +1142,7 @@ err_pages:
 		goto err;
 	return 0;
 err:
-	for (w = 0; w < lb->nr_win; w++)
-		pci_dev_put(lb->alias_dev[w]);
-	lb->nr_win = 0;
+	epc_lb_put_aliases(lb);
 	return ret;
 }
 
@@ -1140,6 +1176,33 @@ static struct attribute *epc_lb_attrs[] = {
 ATTRIBUTE_GROUPS(epc_lb);
 
 /*
+ * The channels copy between physical ranges, and take the addresses the
+ * endpoint function mapped for this device as such: that needs a device
+ * without an IOMMU or a bus offset in front of it (a platform device on
+ * x86 without memory encryption).  Check it on a real mapping.
+ */
+static int epc_lb_dma_identity(struct device *dev)
+{
+	void *buf = kmalloc(64, GFP_KERNEL);
+	dma_addr_t addr;
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	addr = dma_map_single(dev, buf, 64, DMA_TO_DEVICE);
+	if (dma_mapping_error(dev, addr)) {
+		ret = -EIO;
+		goto out_free;
+	}
+	if (addr != virt_to_phys(buf))
+		ret = -EOPNOTSUPP;
+	dma_unmap_single(dev, addr, 64, DMA_TO_DEVICE);
+out_free:
+	kfree(buf);
+	return ret;
+}
+
+/*
  * The driver of the controller's device: a DMA engine must belong to a
  * bound device, and the endpoint function looks for its channels on the
  * controller's parent device.
@@ -1151,6 +1214,11 @@ static int epc_lb_probe(struct platform_device *pdev)
 
 	if (!dma)
 		return 0;
+	ret = epc_lb_dma_identity(&pdev->dev);
+	if (ret) {
+		dev_err(&pdev->dev, "DMA addresses of this device are not physical addresses: no DMA channels\n");
+		return ret;
+	}
 	ret = epc_lb_dma_register(lb);
 	if (ret) {
 		dev_err(&pdev->dev, "DMA engine not registered: %d\n", ret);
@@ -1187,7 +1255,6 @@ static int __init epc_lb_init(void)
 		.dma_mask = DMA_BIT_MASK(64),
 	};
 	struct epc_lb *lb;
-	unsigned int w;
 	int ret;
 
 	lb = kzalloc_obj(*lb);
@@ -1235,14 +1302,12 @@ static int __init epc_lb_init(void)
 		goto err_driver;
 	}
 	/*
-	 * The EPC core's configfs group holds a reference on the EPC's
-	 * module for as long as the EPC exists, which for an EPC created at
-	 * load is forever: hand it back.  A function with a BAR set holds
-	 * one instead (set_bar/clear_bar), and exit retakes it for the
-	 * group's release.
+	 * The EPC core's configfs group holds a reference on this module
+	 * for as long as the EPC exists, as for every EPC driver: an
+	 * endpoint function may be linked to the EPC at any time, and its
+	 * epf->epc must never outlive it.  The EPC exists from load on, so
+	 * the module stays loaded (only a forced unload gets past that).
 	 */
-	if (!IS_ERR_OR_NULL(lb->epc->group))
-		module_put(THIS_MODULE);
 	epc_set_drvdata(lb->epc, lb);
 	lb->epc->max_functions = 1;
 	ret = pci_epc_multi_mem_init(lb->epc, lb->win, lb->nr_win);
@@ -1256,8 +1321,6 @@ static int __init epc_lb_init(void)
 	return 0;
 
 err_epc:
-	if (!IS_ERR_OR_NULL(lb->epc->group))
-		__module_get(THIS_MODULE);
 	pci_epc_destroy(lb->epc);
 err_driver:
 	platform_driver_unregister(&epc_lb_driver);
@@ -1268,8 +1331,7 @@ err_pdev:
 err_irq:
 	irq_free_desc(lb->irq);
 err_alias:
-	for (w = 0; w < lb->nr_win; w++)
-		pci_dev_put(lb->alias_dev[w]);
+	epc_lb_put_aliases(lb);
 err_free:
 	kfree(lb);
 	epc_lb = NULL;
@@ -1279,11 +1341,11 @@ err_free:
 static void __exit epc_lb_exit(void)
 {
 	struct epc_lb *lb = epc_lb;
-	unsigned int w;
 
 	/*
-	 * No function is linked (a linked one holds a reference on this
-	 * module), so clear_bar has already removed any host side.
+	 * The EPC's configfs group pins the module: only a forced unload
+	 * gets here, and then nothing stops a function from being linked.
+	 * Take the host side down in any case.
 	 */
 	mutex_lock(&lb->host_lock);
 	lb->want_up = false;
@@ -1296,16 +1358,13 @@ static void __exit epc_lb_exit(void)
 
 	pci_epc_deinit_notify(lb->epc);
 	pci_epc_mem_exit(lb->epc);
-	if (!IS_ERR_OR_NULL(lb->epc->group))
-		__module_get(THIS_MODULE);
 	pci_epc_destroy(lb->epc);
 	platform_driver_unregister(&epc_lb_driver);
 	sysfs_remove_groups(&lb->pdev->dev.kobj, epc_lb_groups);
 	platform_device_unregister(lb->pdev);
 	irq_work_sync(&lb->irq_work);
 	irq_free_desc(lb->irq);
-	for (w = 0; w < lb->nr_win; w++)
-		pci_dev_put(lb->alias_dev[w]);
+	epc_lb_put_aliases(lb);
 	kfree(lb);
 }
 

@@ -232,13 +232,18 @@ static int nvmet_hp_batch_lock(struct nvmet_hp_batch *b)
 		if (!mutex_trylock_nest_lock(&b->hp[i]->lock,
 					     &b->hs->batch_lock))
 			break;
+		if (nvmet_hp_lost_busy(b->hp[i])) {
+			/* logged why: a lost backend is draining */
+			nvmet_hp_batch_unlock(b, i + 1);
+			return -EBUSY;
+		}
 	}
 	if (i == b->nr)
 		return 0;
 
 	pr_err("batch on %s: nsid %u is busy (%s), nothing changed\n",
 	       b->hs->subsys->subsysnqn, b->nsids[i],
-	       nvmet_hp_state_name(READ_ONCE(b->hp[i]->state)));
+	       nvmet_hp_state_name(nvmet_hp_ns_state(b->hp[i])));
 	nvmet_hp_batch_unlock(b, i);
 	return -EBUSY;
 }

@@ -22,9 +22,12 @@ static ssize_t nvmet_hp_state_show(struct nvmet_hp_ns *hp, char *page)
 {
 	ssize_t len;
 
+	enum nvmet_hp_state state = nvmet_hp_ns_state(hp);
+
 	spin_lock(&hp->state_lock);
-	len = sysfs_emit(page, "%s\n", nvmet_hp_state_name(hp->state));
-	if (hp->reason[0])
+	len = sysfs_emit(page, "%s\n", nvmet_hp_state_name(state));
+	/* the reason belongs to the module's record, if that is the state */
+	if (hp->reason[0] && state == hp->state)
 		len += sysfs_emit_at(page, len, "reason: %s\n", hp->reason);
 	spin_unlock(&hp->state_lock);
 	return len;
@@ -98,10 +101,14 @@ ssize_t nvmet_hp_ns_show(struct nvmet_ns *ns, enum nvmet_hotplug_ns_attr attr,
  */
 static int nvmet_hp_lock_policy(struct nvmet_hp_ns *hp, const char *name)
 {
-	if (mutex_trylock(&hp->lock))
-		return 0;
+	if (mutex_trylock(&hp->lock)) {
+		/* the loss work drains without the lock: it is a quiesce too */
+		if (!hp->lost_draining)
+			return 0;
+		mutex_unlock(&hp->lock);
+	}
 	pr_err("nsid %u: cannot change %s while the namespace is %s\n",
-	       hp->ns->nsid, name, nvmet_hp_state_name(READ_ONCE(hp->state)));
+	       hp->ns->nsid, name, nvmet_hp_state_name(nvmet_hp_ns_state(hp)));
 	return -EBUSY;
 }
 
@@ -179,7 +186,7 @@ static ssize_t nvmet_hp_bool_store(struct nvmet_hp_ns *hp,
 		ret = nvmet_hp_set_backend_watch(hp, val);
 		break;
 	case NVMET_HP_KNOB_AUTO_REATTACH:
-		nvmet_hp_set_auto_reattach(hp, val);
+		ret = nvmet_hp_set_auto_reattach(hp, val);
 		break;
 	case NVMET_HP_KNOB_KEEP_IDENTITY:
 		WRITE_ONCE(hp->keep_identity, val);

@@ -30,7 +30,9 @@ MODULE_PARM_DESC(on_timeout_wait,
 
 /*
  * Protects nvmet_hp_namespaces, nvmet_hp_subsystems and the hotplug_priv of
- * every namespace and subsystem.  Taken before any nvmet_hp_ns.lock.
+ * every namespace and subsystem.  Held only to look up, link and unlink:
+ * nothing sleeps for long under it, and no other lock of the module is
+ * taken inside it.
  */
 static DEFINE_MUTEX(nvmet_hp_lock);
 static LIST_HEAD(nvmet_hp_namespaces);
@@ -86,14 +88,13 @@ struct nvmet_hp_ns *nvmet_hp_ns_get(struct nvmet_ns *ns)
 	INIT_LIST_HEAD(&hp->reattach_entry);
 	mutex_init(&hp->lock);
 	spin_lock_init(&hp->state_lock);
-	INIT_WORK(&hp->lost_work, nvmet_hp_lost_work);
+	INIT_DELAYED_WORK(&hp->lost_work, nvmet_hp_lost_work);
 	hp->quiesce_timeout_ms = clamp(READ_ONCE(quiesce_timeout_ms), 1U,
 				       NVMET_HP_QUIESCE_TIMEOUT_MAX_MS);
 	hp->on_timeout = READ_ONCE(on_timeout_wait) ?
 		NVMET_HP_ON_TIMEOUT_WAIT : NVMET_HP_ON_TIMEOUT_FAIL;
-	mutex_lock(&ns->subsys->lock);
-	hp->state = ns->enabled ? NVMET_HP_LIVE : NVMET_HP_DETACHED;
-	mutex_unlock(&ns->subsys->lock);
+	/* only a record of the module's own operations: nvmet_hp_ns_state() */
+	hp->state = NVMET_HP_DETACHED;
 	list_add_tail(&hp->entry, &nvmet_hp_namespaces);
 	ns->hotplug_priv = hp;
 out_unlock:
@@ -102,21 +103,35 @@ out_unlock:
 }
 
 /*
- * Close the backend watch first: once its claim is released no ->mark_dead
- * can queue the loss work any more, so cancelling it afterwards is final.
+ * Make the state of a namespace unreachable: from now on only its last
+ * user, the one that unlinked it, frees it.
  */
-static void nvmet_hp_ns_free(struct nvmet_hp_ns *hp)
+static void nvmet_hp_ns_unlink(struct nvmet_hp_ns *hp)
 {
 	lockdep_assert_held(&nvmet_hp_lock);
 
+	list_del(&hp->entry);
+	hp->ns->hotplug_priv = NULL;
+}
+
+/*
+ * Free the state of a namespace that is going away (or of every namespace,
+ * the module is), without nvmet_hp_lock: its lifetime is that of the
+ * namespace's configfs item, which every user holds (a configfs file
+ * operation, the re-attach work, a batch) or has pinned (the loss work,
+ * with rmdir refused meanwhile), so nothing waits here for long.  Close
+ * the backend watch first: once its claim is released no ->mark_dead can
+ * queue the loss work any more, so cancelling it afterwards is final.
+ */
+static void nvmet_hp_ns_free(struct nvmet_hp_ns *hp)
+{
 	mutex_lock(&hp->lock);
 	nvmet_hp_watch_close(hp);
 	mutex_unlock(&hp->lock);
-	cancel_work_sync(&hp->lost_work);
+	cancel_delayed_work_sync(&hp->lost_work);
 
-	list_del(&hp->entry);
-	hp->ns->hotplug_priv = NULL;
 	mutex_destroy(&hp->lock);
+	kfree(hp->lost_path);
 	kfree(hp);
 }
 
@@ -173,7 +188,7 @@ void nvmet_hp_collect_lost(struct list_head *list)
 
 	mutex_lock(&nvmet_hp_lock);
 	list_for_each_entry(hp, &nvmet_hp_namespaces, entry) {
-		if (READ_ONCE(hp->state) != NVMET_HP_BACKEND_LOST ||
+		if (nvmet_hp_ns_state(hp) != NVMET_HP_BACKEND_LOST ||
 		    !READ_ONCE(hp->auto_reattach))
 			continue;
 		/* zero: the namespace is being freed, leave it */
@@ -310,7 +325,8 @@ int nvmet_hp_ns_attach(struct nvmet_hp_ns *hp)
 	int ret = 0;
 
 	mutex_lock(&hp->lock);
-	if (ns->enabled)
+	ret = nvmet_hp_lost_busy(hp);
+	if (ret || ns->enabled)
 		goto out_unlock;
 
 	ret = __nvmet_hp_ns_attach(hp, NVMET_HP_FAILED);
@@ -349,15 +365,17 @@ bool nvmet_hp_quiesce_begin(struct nvmet_hp_ns *hp)
  *
  * Waits for ns->disable_done, i.e. for the killed percpu_ref to drop to
  * zero.  With the fail policy the wait is bounded; with the wait policy it
- * is not, but a fatal signal ends it.  Only @hp->lock (and for a batch,
- * that of the other namespaces of the batch) is held meanwhile, so every
- * other namespace and subsystem stays configurable.
+ * is not; with both a fatal signal ends it (and the wait is no hung task).
+ * Only @hp->lock (and for a batch, that of the other namespaces of the
+ * batch) is held meanwhile, so every other namespace and subsystem stays
+ * configurable.
  *
  * Return: 0 once drained, -ETIMEDOUT or -ERESTARTSYS if given up.
  */
 int nvmet_hp_wait_drained(struct nvmet_hp_ns *hp, ktime_t start)
 {
 	struct nvmet_ns *ns = hp->ns;
+	long ret;
 	s64 left;
 
 	if (READ_ONCE(hp->on_timeout) == NVMET_HP_ON_TIMEOUT_WAIT)
@@ -365,10 +383,13 @@ int nvmet_hp_wait_drained(struct nvmet_hp_ns *hp, ktime_t start)
 
 	left = READ_ONCE(hp->quiesce_timeout_ms) -
 		ktime_ms_delta(ktime_get(), start);
-	if (!wait_for_completion_timeout(&ns->disable_done,
-					 msecs_to_jiffies(max(left, 1LL))))
-		return -ETIMEDOUT;
-	return 0;
+	/* killable: a long bound is no hung task, and a signal gives up */
+	left = max(left, 1LL);
+	ret = wait_for_completion_killable_timeout(&ns->disable_done,
+						   msecs_to_jiffies(left));
+	if (ret < 0)
+		return -ERESTARTSYS;
+	return ret ? 0 : -ETIMEDOUT;
 }
 
 /*
@@ -417,6 +438,42 @@ bool nvmet_hp_quiesce_give_up(struct nvmet_hp_ns *hp, int err, ktime_t start)
 }
 
 /**
+ * nvmet_hp_set_busy() - make nvmet's set-up files of a namespace refuse
+ *	writes, or accept them again
+ * @hp: namespace
+ * @busy: whether the module is changing its backend (a swap, a re-attach)
+ */
+void nvmet_hp_set_busy(struct nvmet_hp_ns *hp, bool busy)
+{
+	struct nvmet_subsys *subsys = hp->ns->subsys;
+
+	mutex_lock(&subsys->lock);
+	hp->ns->hotplug_busy = busy;
+	mutex_unlock(&subsys->lock);
+}
+
+/**
+ * nvmet_hp_resume_drained() - make a drained namespace live again
+ * @hp: namespace after a nvmet_hp_quiesce() that returned 0
+ *
+ * The ref is at zero and its release completed ns->disable_done, which
+ * the wait consumed: re-arm it and bring the ref back, nothing else
+ * changed (the namespace stayed in the Active Namespace ID list).
+ *
+ * Context: @hp->lock held.
+ */
+void nvmet_hp_resume_drained(struct nvmet_hp_ns *hp)
+{
+	struct nvmet_ns *ns = hp->ns;
+
+	lockdep_assert_held(&hp->lock);
+
+	reinit_completion(&ns->disable_done);
+	nvmet_ns_quiesce_abort(ns);
+	nvmet_hp_set_state(hp, NVMET_HP_LIVE, NULL, 0);
+}
+
+/**
  * nvmet_hp_quiesce() - stop new I/O and wait, bounded, for the I/O in flight
  * @hp: live namespace
  * @start: set to when the quiesce began
@@ -433,6 +490,9 @@ int nvmet_hp_quiesce(struct nvmet_hp_ns *hp, ktime_t *start)
 	lockdep_assert_held(&hp->lock);
 
 	*start = ktime_get();
+	ret = nvmet_hp_lost_busy(hp);
+	if (ret)
+		return ret;
 	if (!nvmet_hp_quiesce_begin(hp)) {
 		/* enabled but not live: the built-in path is disabling it */
 		pr_err("nsid %u is being disabled by nvmet itself\n",
@@ -519,7 +579,7 @@ int nvmet_hp_ns_detach(struct nvmet_hp_ns *hp)
 		 * Disabling a namespace whose attach failed, or whose backend
 		 * went away, clears that (and stops any automatic re-attach).
 		 */
-		state = READ_ONCE(hp->state);
+		state = nvmet_hp_ns_state(hp);
 		if (state == NVMET_HP_FAILED || state == NVMET_HP_BACKEND_LOST)
 			nvmet_hp_set_state(hp, NVMET_HP_DETACHED, NULL, 0);
 		ret = 0;
@@ -550,24 +610,28 @@ out_unlock:
  * @hp: namespace
  *
  * Sums the per-CPU and atomic parts of @hp->ns->ref without changing its
- * mode, so the I/O path pays nothing for it.  While the ref switches mode
- * the sum may be off for a moment; it is a snapshot for humans and tests.
+ * mode, so the I/O path pays nothing for it.  nvmet sets the ref up and
+ * tears it down under the subsystem lock, which is held here: the ref is
+ * looked at only while it exists, whoever enables or disables the
+ * namespace (the module, or nvmet's built-in path).  While the ref
+ * switches mode the sum may be off for a moment; it is a snapshot for
+ * humans and tests.
  *
+ * Context: may sleep; no spinlock held.
  * Return: commands holding the namespace (plus one if the caller holds a
- * reference itself), 0 if it is not live or quiescing.
+ * reference itself), 0 if it is not enabled.
  */
 unsigned long nvmet_hp_ns_inflight(struct nvmet_hp_ns *hp)
 {
+	struct nvmet_subsys *subsys = hp->ns->subsys;
 	struct percpu_ref *ref = &hp->ns->ref;
 	unsigned long __percpu *pcpu;
-	unsigned long ptr, count;
+	unsigned long ptr, count = 0;
 	int cpu;
 
-	spin_lock(&hp->state_lock);
-	if (hp->state != NVMET_HP_LIVE && hp->state != NVMET_HP_QUIESCING) {
-		spin_unlock(&hp->state_lock);
-		return 0;
-	}
+	mutex_lock(&subsys->lock);
+	if (!hp->ns->enabled || !ref->data)
+		goto out_unlock;
 
 	rcu_read_lock();
 	ptr = READ_ONCE(ref->percpu_count_ptr);
@@ -583,9 +647,45 @@ unsigned long nvmet_hp_ns_inflight(struct nvmet_hp_ns *hp)
 	/* the initial reference, dropped by percpu_ref_kill() */
 	if (!(ptr & __PERCPU_REF_DEAD) && count)
 		count--;
-	spin_unlock(&hp->state_lock);
+out_unlock:
+	mutex_unlock(&subsys->lock);
 
 	return (long)count < 0 ? 0 : count;
+}
+
+/**
+ * nvmet_hp_ns_state() - lifecycle state of a namespace, as reported
+ * @hp: namespace
+ *
+ * nvmet's own state of the namespace is the source of truth: enabled and
+ * taking I/O is live, enabled with new I/O refused is quiescing (whoever
+ * quiesces it: the module, or nvmet's built-in disable that was running
+ * when the module was loaded), not enabled is detached.  The module's
+ * record only adds what nvmet does not know: which step of the module's
+ * own operation is running (attaching, detaching, swapping), and why a
+ * namespace that is not enabled is so (failed, backend-lost).
+ *
+ * Return: the state; a snapshot unless @hp->lock is held.
+ */
+enum nvmet_hp_state nvmet_hp_ns_state(struct nvmet_hp_ns *hp)
+{
+	enum nvmet_hp_state mine = READ_ONCE(hp->state);
+	struct nvmet_ns *ns = hp->ns;
+
+	switch (mine) {
+	case NVMET_HP_ATTACHING:
+	case NVMET_HP_DETACHING:
+	case NVMET_HP_SWAPPING:
+		return mine;
+	default:
+		break;
+	}
+	if (READ_ONCE(ns->enabled))
+		return test_bit(NVMET_NS_IO_LIVE, &ns->flags) ?
+			NVMET_HP_LIVE : NVMET_HP_QUIESCING;
+	if (mine == NVMET_HP_FAILED || mine == NVMET_HP_BACKEND_LOST)
+		return mine;
+	return NVMET_HP_DETACHED;
 }
 
 static int nvmet_hp_ns_enable(struct nvmet_ns *ns, bool enable)
@@ -599,10 +699,15 @@ static int nvmet_hp_ns_enable(struct nvmet_ns *ns, bool enable)
 
 static void nvmet_hp_ns_release(struct nvmet_ns *ns)
 {
+	struct nvmet_hp_ns *hp;
+
 	mutex_lock(&nvmet_hp_lock);
-	if (ns->hotplug_priv)
-		nvmet_hp_ns_free(ns->hotplug_priv);
+	hp = ns->hotplug_priv;
+	if (hp)
+		nvmet_hp_ns_unlink(hp);
 	mutex_unlock(&nvmet_hp_lock);
+	if (hp)
+		nvmet_hp_ns_free(hp);
 }
 
 static void nvmet_hp_subsys_release(struct nvmet_subsys *subsys)
@@ -618,12 +723,19 @@ static void nvmet_hp_cleanup(void)
 	struct nvmet_hp_subsys *hs, *htmp;
 	struct nvmet_hp_ns *hp, *tmp;
 
+	LIST_HEAD(namespaces);
+
 	mutex_lock(&nvmet_hp_lock);
-	list_for_each_entry_safe(hp, tmp, &nvmet_hp_namespaces, entry)
-		nvmet_hp_ns_free(hp);
+	list_for_each_entry_safe(hp, tmp, &nvmet_hp_namespaces, entry) {
+		nvmet_hp_ns_unlink(hp);
+		list_add_tail(&hp->entry, &namespaces);
+	}
 	list_for_each_entry_safe(hs, htmp, &nvmet_hp_subsystems, entry)
 		nvmet_hp_subsys_free(hs);
 	mutex_unlock(&nvmet_hp_lock);
+
+	list_for_each_entry_safe(hp, tmp, &namespaces, entry)
+		nvmet_hp_ns_free(hp);
 }
 
 const struct nvmet_hotplug_ops nvmet_hp_ops = {

@@ -72,6 +72,26 @@ struct nvmet_hp_stats {
 };
 
 /**
+ * struct nvmet_hp_dev_id - what proves that a block device is a given medium
+ * @name: kernel name (e.g. "nvme1n1"), where a returning device is looked for
+ * @uid: unique identifier of the disk (->get_unique_id()), @uid_len bytes
+ * @uid_len: length of @uid, 0 if the disk has none
+ * @uid_type: designator type of @uid (enum blk_unique_id)
+ * @blksize_shift: logical block size
+ * @start_sect: first sector within the disk (a partition's offset)
+ * @nr_sects: capacity in sectors
+ */
+struct nvmet_hp_dev_id {
+	char		name[BDEVNAME_SIZE];
+	u8		uid[16];
+	u8		uid_len;
+	u8		uid_type;
+	u8		blksize_shift;
+	sector_t	start_sect;
+	sector_t	nr_sects;
+};
+
+/**
  * struct nvmet_hp_ns - hotplug state of one nvmet namespace
  * @ns: the namespace; @ns->hotplug_priv points back here
  * @entry: in nvmet_hp_namespaces
@@ -80,9 +100,10 @@ struct nvmet_hp_stats {
  * @lock: serializes lifecycle changes (attach, detach, swap, backend loss)
  *	of @ns, the policy knobs and @watch_file.  A batch takes the @lock
  *	of many namespaces, nested in its subsystem's batch_lock.
- * @state_lock: protects @state, @reason and @stats, and keeps @ns->ref
- *	initialized while @state is LIVE or QUIESCING
- * @state: lifecycle state
+ * @state_lock: protects @state, @reason and @stats
+ * @state: the module's record of its own operations on @ns; what is
+ *	reported and decided on is nvmet_hp_ns_state(), which derives the
+ *	state from nvmet's and adds only what nvmet does not know
  * @reason: why the last operation failed, empty if it did not
  * @quiesce_timeout_ms: bound of a quiesce (READ_ONCE, changed under @lock)
  * @on_timeout: policy when the bound passes (READ_ONCE, changed under @lock)
@@ -98,11 +119,20 @@ struct nvmet_hp_stats {
  * @lost_gen: @watch_gen of the claim whose device went away, written by
  *	->mark_dead while that claim is held, so that the loss work can
  *	tell a stale event (the claim was dropped or replaced since)
- * @lost_name: kernel name of the lost backend (e.g. "nvme1n1"), which a
- *	returning device must have to be re-attached
- * @lost_blksize_shift: logical block size of the lost backend, which the
- *	returning one must match (under @lock)
- * @lost_work: hot-remove after the backing device went away
+ * @watch_id: identity of the watched device, read when the watch opens
+ * @lost_draining: the loss work is waiting, without @lock, for the
+ *	commands in flight on the lost backend; the namespace is pinned
+ *	(rmdir fails with -EBUSY) and so is the module (under @lock)
+ * @lost_id: identity of the lost backend, which a returning device must
+ *	match exactly to be re-attached (under @lock)
+ * @lost_path: device_path when the backend was lost; if the admin writes
+ *	another one, only "enable" attaches the namespace (under @lock)
+ * @rejected_seq: diskseq of the last returning disk refused as not the
+ *	lost one, so that each is reported once (under @lock)
+ * @lost_path_told: the re-attach work reported that device_path changed
+ *	since the loss (under @lock)
+ * @lost_work: hot-remove after the backing device went away (delayed:
+ *	it retries while an rmdir of the namespace is in progress)
  * @stats: counters
  */
 struct nvmet_hp_ns {
@@ -121,9 +151,13 @@ struct nvmet_hp_ns {
 	struct file			*watch_file;
 	u32				watch_gen;
 	u32				lost_gen;
-	char				lost_name[BDEVNAME_SIZE];
-	u8				lost_blksize_shift;
-	struct work_struct		lost_work;
+	struct nvmet_hp_dev_id		watch_id;
+	bool				lost_draining;
+	struct nvmet_hp_dev_id		lost_id;
+	char				*lost_path;
+	u64				rejected_seq;
+	bool				lost_path_told;
+	struct delayed_work		lost_work;
 	struct nvmet_hp_stats		stats;
 };
 
@@ -176,6 +210,8 @@ bool nvmet_hp_quiesce_begin(struct nvmet_hp_ns *hp);
 int nvmet_hp_wait_drained(struct nvmet_hp_ns *hp, ktime_t start);
 bool nvmet_hp_quiesce_give_up(struct nvmet_hp_ns *hp, int err, ktime_t start);
 int nvmet_hp_quiesce(struct nvmet_hp_ns *hp, ktime_t *start);
+void nvmet_hp_resume_drained(struct nvmet_hp_ns *hp);
+void nvmet_hp_set_busy(struct nvmet_hp_ns *hp, bool busy);
 void nvmet_hp_finish_detach(struct nvmet_hp_ns *hp, ktime_t start,
 			    enum nvmet_hp_state state, const char *reason);
 void nvmet_hp_set_state(struct nvmet_hp_ns *hp, enum nvmet_hp_state state,
@@ -184,12 +220,14 @@ void __nvmet_hp_notify(struct nvmet_hp_ns *hp);
 void nvmet_hp_notify(struct nvmet_hp_ns *hp);
 const char *nvmet_hp_state_name(enum nvmet_hp_state state);
 unsigned long nvmet_hp_ns_inflight(struct nvmet_hp_ns *hp);
+enum nvmet_hp_state nvmet_hp_ns_state(struct nvmet_hp_ns *hp);
 
 /* backend.c: backend watch and automatic re-attach */
 int nvmet_hp_watch_open(struct nvmet_hp_ns *hp);
 void nvmet_hp_watch_close(struct nvmet_hp_ns *hp);
 int nvmet_hp_set_backend_watch(struct nvmet_hp_ns *hp, bool watch);
-void nvmet_hp_set_auto_reattach(struct nvmet_hp_ns *hp, bool reattach);
+int nvmet_hp_set_auto_reattach(struct nvmet_hp_ns *hp, bool reattach);
+int nvmet_hp_lost_busy(struct nvmet_hp_ns *hp);
 void nvmet_hp_lost_work(struct work_struct *work);
 void nvmet_hp_reattach_kick(void);
 void nvmet_hp_backend_exit(void);

@@ -9,6 +9,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/blkdev.h>
+#include <linux/blk-integrity.h>
 #include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -22,12 +23,33 @@
  */
 #define NVMET_HP_LOG_WAIT_MAX_MS	10000U
 
+/* Protection information and metadata format of a block device. */
+struct nvmet_hp_format {
+	enum blk_integrity_checksum	csum_type;
+	unsigned char			metadata_size;
+	bool				ref_tag;
+};
+
 /* What the swap needs to know about the new device, probed before. */
 struct nvmet_hp_swap_target {
-	dev_t		devt;
-	unsigned int	blksize_shift;
-	bool		zoned;
+	dev_t			devt;
+	unsigned int		blksize_shift;
+	bool			zoned;
+	struct nvmet_hp_format	format;
 };
+
+static void nvmet_hp_read_format(struct block_device *bdev,
+				 struct nvmet_hp_format *f)
+{
+	struct blk_integrity *bi = bdev_get_integrity(bdev);
+
+	memset(f, 0, sizeof(*f));
+	if (!bi)
+		return;
+	f->csum_type = bi->csum_type;
+	f->metadata_size = bi->metadata_size;
+	f->ref_tag = bi->flags & BLK_INTEGRITY_REF_TAG;
+}
 
 static int nvmet_hp_swap_probe(struct nvmet_hp_ns *hp, const char *path,
 			       struct nvmet_hp_swap_target *t)
@@ -52,8 +74,27 @@ static int nvmet_hp_swap_probe(struct nvmet_hp_ns *hp, const char *path,
 	t->devt = bdev->bd_dev;
 	t->blksize_shift = blksize_bits(bdev_logical_block_size(bdev));
 	t->zoned = bdev_is_zoned(bdev);
+	nvmet_hp_read_format(bdev, &t->format);
 	fput(file);
 	return 0;
+}
+
+/*
+ * A keep-identity swap detaches and attaches the namespace, which drops its
+ * reservation state (nvmet_pr_exit_ns()): the hosts would keep their
+ * namespace and silently lose their registrations and reservation.  Refuse
+ * it while any host is registered.  Checked before the quiesce, and again
+ * once the namespace is quiesced, when no reservation command can run.
+ */
+static int nvmet_hp_swap_check_pr(struct nvmet_hp_ns *hp)
+{
+	struct nvmet_ns *ns = hp->ns;
+
+	if (!ns->pr.enable || list_empty(&ns->pr.registrant_list))
+		return 0;
+	pr_err("nsid %u: cannot swap keeping the identity while hosts hold reservation registrations: they would be lost\n",
+	       ns->nsid);
+	return -EBUSY;
 }
 
 /* Context: @hp->lock held.  Return: 0 if the swap may go on. */
@@ -61,12 +102,15 @@ static int nvmet_hp_swap_check(struct nvmet_hp_ns *hp, const char *path,
 			       const struct nvmet_hp_swap_target *t)
 {
 	struct nvmet_ns *ns = hp->ns;
+	struct nvmet_hp_format cur;
 
 	lockdep_assert_held(&hp->lock);
 
-	if (!ns->enabled || READ_ONCE(hp->state) != NVMET_HP_LIVE) {
+	if (nvmet_hp_lost_busy(hp))
+		return -EBUSY;
+	if (nvmet_hp_ns_state(hp) != NVMET_HP_LIVE) {
 		pr_err("nsid %u: swap needs a live namespace, it is %s (write device_path and enable instead)\n",
-		       ns->nsid, nvmet_hp_state_name(READ_ONCE(hp->state)));
+		       ns->nsid, nvmet_hp_state_name(nvmet_hp_ns_state(hp)));
 		return -EBUSY;
 	}
 	if (!ns->bdev) {
@@ -90,7 +134,18 @@ static int nvmet_hp_swap_check(struct nvmet_hp_ns *hp, const char *path,
 		       ns->nsid, path);
 		return -EINVAL;
 	}
-	return 0;
+	if (!READ_ONCE(hp->keep_identity))
+		return 0;
+	/* the hosts keep their namespace: it must keep its format */
+	nvmet_hp_read_format(ns->bdev, &cur);
+	if (memcmp(&cur, &t->format, sizeof(cur))) {
+		pr_err("nsid %u: cannot swap to %s keeping the identity: protection information or metadata differ (%u bytes of metadata, checksum %d, ref tag %d; the namespace has %u, %d, %d)\n",
+		       ns->nsid, path, t->format.metadata_size,
+		       t->format.csum_type, t->format.ref_tag,
+		       cur.metadata_size, cur.csum_type, cur.ref_tag);
+		return -EINVAL;
+	}
+	return nvmet_hp_swap_check_pr(hp);
 }
 
 /*
@@ -229,10 +284,19 @@ int nvmet_hp_ns_swap(struct nvmet_hp_ns *hp, const char *path)
 	if (ret)
 		goto out_free;
 
+	nvmet_hp_set_busy(hp, true);
 	keep = READ_ONCE(hp->keep_identity);
 	ret = nvmet_hp_quiesce(hp, &start);
 	if (ret)
 		goto out_free;
+	if (keep) {
+		ret = nvmet_hp_swap_check_pr(hp);
+		if (ret) {
+			/* a host registered meanwhile: nothing changed */
+			nvmet_hp_resume_drained(hp);
+			goto out_free;
+		}
+	}
 
 	old_size = ns->size;
 	if (keep) {
@@ -281,6 +345,7 @@ int nvmet_hp_ns_swap(struct nvmet_hp_ns *hp, const char *path)
 out_free:
 	kfree(new_path);
 out_unlock:
+	nvmet_hp_set_busy(hp, false);
 	mutex_unlock(&hp->lock);
 	return ret;
 }

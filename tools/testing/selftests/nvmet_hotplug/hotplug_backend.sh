@@ -3,19 +3,25 @@
 # Backend hotplug: with backend_watch the namespace is hot-removed by itself
 # when its block device goes away under load (null_blk powered off, which
 # removes the disk through del_gendisk), the host drops it on every
-# controller; with auto_reattach it comes back by itself, same NSID and
-# UUID, when the device returns, and the data written before the loss
-# reads back intact.  Without auto_reattach it waits for "enable".  The
-# same with an orderly removal of another kind of disk: the backend of
-# nsid 3 is a namespace of a second nvmet subsystem that this host reaches
-# over loop, and "nvme disconnect" removes that disk.
+# controller.  A null_blk device has no unique identifier: auto_reattach
+# is refused for it (EOPNOTSUPP), and when it returns the namespace waits
+# for "enable", which brings it back with the same NSID, UUID and data.
+# Automatic re-attach by identity, with a backend that has one: a
+# namespace of a second nvmet subsystem, reached by this host over loop,
+# with an NGUID.  When it goes away and another namespace comes back under
+# the same kernel name, nothing is attached and the mismatch is logged;
+# when the same one comes back the namespace is re-attached and the data
+# written before the loss reads back.  An orderly removal of that disk
+# (nvme disconnect) is a loss too; a device_path written while the
+# namespace is backend-lost is what "enable" uses, and stops the automatic
+# re-attach.
 . "$(dirname "$0")/lib.sh"
 
 hp_require_root
 trap 'hp_cleanup; rm -rf "$work"' EXIT
 work=$(mktemp -d)
 ktap_print_header
-ktap_set_plan 17
+ktap_set_plan 26
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
@@ -33,11 +39,15 @@ power() {
 }
 state_is() { [ "$(hp_state "$HP_NQN" "${2:-1}")" = "$1" ]; }
 
-echo 1 >"$ns/hotplug/backend_watch" && echo 1 >"$ns/hotplug/auto_reattach"
-echo 1 >"$ns2/hotplug/backend_watch" && echo 1 >"$ns2/hotplug/auto_reattach"
-hp_check "backend_watch and auto_reattach are on for the live namespace" \
+echo 1 >"$ns/hotplug/backend_watch" && echo 1 >"$ns2/hotplug/backend_watch"
+hp_check "backend_watch is on for the live namespaces" \
 	eval '[ "$(cat "$ns/hotplug/backend_watch")" = 1 ] &&
-	      [ "$(cat "$ns/hotplug/auto_reattach")" = 1 ]'
+	      [ "$(cat "$ns2/hotplug/backend_watch")" = 1 ]'
+snap_reattach() { cat "$ns/hotplug/auto_reattach" "$ns/hotplug/state"; }
+hp_check "auto_reattach on a null_blk backend: EOPNOTSUPP, logged, unchanged" \
+	eval 'hp_reject snap_reattach "$ns/hotplug/auto_reattach" 1 \
+		"Operation not supported" "auto_reattach needs a backend with a unique identifier" &&
+	      [ "$(cat "$ns/hotplug/auto_reattach")" = 0 ]'
 
 # A known pattern in the first 4 MiB, the load writes elsewhere.
 host=$(hp_disk "$HP_NQN" 1)
@@ -73,63 +83,121 @@ hp_check "stats count one backend loss and the state says why" \
 hp_check "the load saw the removal and ended" \
 	hp_wait "fio exit" eval "! hp_running $fio_pid"
 
-# 2. It comes back: re-attached with the same NSID and identity.
+# 2. It comes back: without an identity to check, only "enable" attaches
+#    it again, with the same NSID and identity.
 power 1
-hp_check "the namespace is re-attached by itself" \
-	hp_wait "live again" state_is live
-hp_check "the host sees nsid 1 again through both controllers" \
-	hp_wait "nsid 1 back" hp_ns_visible_all "$HP_NQN" 1 2
+hp_wait "/dev/hpbk back" eval "blockdev --getsz /dev/hpbk >/dev/null 2>&1"
+hp_check "the returning null_blk is not attached by itself" \
+	eval 'state_is backend-lost && [ "$(hp_stat "$HP_NQN" 1 reattaches)" -eq 0 ]'
+echo 1 >"$ns/enable"
+hp_check "enable attaches it again and the host sees it through both controllers" \
+	eval 'state_is live && hp_wait "nsid 1 back" hp_ns_visible_all "$HP_NQN" 1 2'
 host=$(hp_disk "$HP_NQN" 1)
 hp_check "same identity: the host sees the same UUID" \
 	[ "$(cat "/sys/block/${host#/dev/}/uuid")" = "$uuid" ]
 got=$(dd if="$host" bs=1M count=4 iflag=direct status=none | md5sum | cut -d' ' -f1)
 hp_check "the data written before the loss reads back intact" [ "$got" = "$sum" ]
-hp_check "stats count one re-attach and the watch is open again" \
-	eval '[ "$(hp_stat "$HP_NQN" 1 reattaches)" -eq 1 ] &&
-	      [ "$(cat "$ns/hotplug/backend_watch")" = 1 ]'
 
-# 3. Without auto_reattach the namespace waits for the admin.  nsid 2,
-#    with auto_reattach, shows when the re-attach work has looked at the
-#    devices: its device returns after that of nsid 1.
-echo 0 >"$ns/hotplug/auto_reattach"
-power 0
-power hpbk2 0
-hp_wait "backend-lost again" state_is backend-lost
-hp_wait "nsid 2 backend-lost" state_is backend-lost 2
-hp_wait "nsid 1 gone again" hp_ns_gone_all "$HP_NQN" 1
-power 1
-hp_wait "/dev/hpbk back" eval "blockdev --getsz /dev/hpbk >/dev/null 2>&1"
-power hpbk2 1
-hp_wait "nsid 2 re-attached" state_is live 2
-hp_check "without auto_reattach the namespace stays backend-lost" \
-	eval 'state_is backend-lost && [ "$(hp_stat "$HP_NQN" 1 reattaches)" -eq 1 ]'
-echo 1 >"$ns/enable"
-hp_check "enable attaches it again and the host sees it" \
-	eval 'state_is live && hp_wait "nsid 1 back" hp_ns_visible_all "$HP_NQN" 1 2'
-hp_check "stats: two losses, one automatic re-attach" \
-	eval '[ "$(hp_stat "$HP_NQN" 1 backend_lost)" -eq 2 ] &&
-	      [ "$(hp_stat "$HP_NQN" 1 reattaches)" -eq 1 ]'
-
-# 4. Orderly removal of a stacked NVMe disk (nvme disconnect: the host
-#    driver deletes the disk, del_gendisk marks it dead).
+# 3. A backend with a unique identifier: namespace 1 of a second subsystem
+#    (NGUID A), which this host reaches over loop; its namespace 2 (NGUID
+#    B, same size) is the impostor that comes back under the same name.
 nullb3=$(hp_nullb_create hpbk3 16) || ktap_exit_fail_msg "null_blk"
+nullb4=$(hp_nullb_create hpbk4 16) || ktap_exit_fail_msg "null_blk"
+nullb5=$(hp_nullb_create hpbk5 16) || ktap_exit_fail_msg "null_blk"
 lower=$(hp_subsys_create bklower) || ktap_exit_fail_msg "lower subsystem"
-hp_ns_create "$lower" 1 "$nullb3" || ktap_exit_fail_msg "lower nsid 1"
+hp_ns_create "$lower" 1 "$nullb3" 0 && hp_ns_create "$lower" 2 "$nullb4" 0 ||
+	ktap_exit_fail_msg "lower namespaces"
+l1=$(hp_ns_dir "$lower" 1)
+l2=$(hp_ns_dir "$lower" 2)
+echo 6e766d65-7468-6f74-706c-75672d410001 >"$l1/device_nguid" &&
+	echo 6e766d65-7468-6f74-706c-75672d420002 >"$l2/device_nguid" &&
+	echo 1 >"$l1/enable" || ktap_exit_fail_msg "lower nsid 1"
 hp_port_link 1 "$lower" || ktap_exit_fail_msg "lower port link"
-lctrl=$(hp_connect "$lower" loop) || ktap_exit_fail_msg "lower connect"
+hp_connect "$lower" loop >/dev/null || ktap_exit_fail_msg "lower connect"
 hp_wait "lower disk" hp_disk_find "$lower" 1 || ktap_exit_fail_msg "lower disk"
-hp_disk_find "$lower" 1
-hp_ns_create "$HP_NQN" 3 "$HP_DISK" 0 || ktap_exit_fail_msg "nsid 3"
+ldisk=$HP_DISK
+hp_ns_create "$HP_NQN" 3 "$ldisk" 0 || ktap_exit_fail_msg "nsid 3"
 ns3=$(hp_ns_dir "$HP_NQN" 3)
-echo 1 >"$ns3/hotplug/backend_watch" && echo 1 >"$ns3/enable" ||
-	ktap_exit_fail_msg "nsid 3 on $HP_DISK"
+echo 1 >"$ns3/enable" && echo 1 >"$ns3/hotplug/backend_watch" ||
+	ktap_exit_fail_msg "nsid 3 on $ldisk"
+hp_check "auto_reattach is accepted for a disk with an NGUID" \
+	eval 'echo 1 >"$ns3/hotplug/auto_reattach" &&
+	      [ "$(cat "$ns3/hotplug/auto_reattach")" = 1 ]'
 hp_wait "nsid 3 on both controllers" hp_ns_visible_all "$HP_NQN" 3 2 ||
 	ktap_exit_fail_msg "nsid 3 not seen"
-nvme disconnect -d "$lctrl" >/dev/null 2>&1
+host3=$(hp_disk "$HP_NQN" 3)
+uuid3=$(cat "/sys/block/${host3#/dev/}/uuid")
+dd if="$work/pattern" of="$host3" bs=1M oflag=direct status=none ||
+	ktap_exit_fail_msg "writing the pattern to nsid 3"
+
+lost_gone() { [ "$(hp_state "$HP_NQN" 3)" = backend-lost ] && [ ! -e "/sys/block/${ldisk#/dev/}" ]; }
+echo 0 >"$l1/enable"
+hp_check "the lower namespace goes away: nsid 3 goes backend-lost" \
+	hp_wait "nsid 3 backend-lost, $ldisk gone" lost_gone
+hp_check "the host removed nsid 3 through both controllers" \
+	hp_wait "nsid 3 gone" hp_ns_gone_all "$HP_NQN" 3
+
+# The impostor under the same kernel name.  The name is free once the
+# lost disk's last opener let it go, which the loss work does a moment
+# after the state changed: try again until the host reuses it.
+impostor() {
+	local i
+	for i in 1 2 3 4 5; do
+		hp_log_mark
+		echo 1 >"$l2/enable" || return 1
+		hp_wait "lower nsid 2 on the host" hp_disk_find "$lower" 2 ||
+			return 1
+		[ "$HP_DISK" = "$ldisk" ] && return 0
+		hp_log "lower nsid 2 came back as $HP_DISK, not $ldisk: again"
+		echo 0 >"$l2/enable"
+		hp_wait "lower nsid 2 gone" eval '! hp_disk_find "$lower" 2' ||
+			return 1
+	done
+	return 1
+}
+hp_check "another namespace comes back as $ldisk" impostor
+hp_check "it is refused: the pr_err names the mismatch" \
+	hp_wait "mismatch logged" hp_logged_since_mark \
+		"${ldisk#/dev/} is back but is not the lost disk \\(unique id 6e766d6574686f74706c75672d420002"
+hp_check "nsid 3 stays backend-lost, the host does not see it" \
+	eval 'state_is backend-lost 3 && hp_ns_gone_all "$HP_NQN" 3 &&
+	      [ "$(hp_stat "$HP_NQN" 3 reattaches)" -eq 0 ]'
+
+echo 0 >"$l2/enable"
+hp_wait "impostor gone" eval '[ ! -e "/sys/block/${ldisk#/dev/}" ]'
+echo 1 >"$l1/enable"
+hp_check "the lost namespace comes back: nsid 3 is re-attached by itself" \
+	hp_wait "nsid 3 live" state_is live 3
+hp_check "the host sees nsid 3 again with the same UUID" \
+	eval 'hp_wait "nsid 3 back" hp_ns_visible_all "$HP_NQN" 3 2 &&
+	      [ "$(cat "/sys/block/$(hp_disk "$HP_NQN" 3 | cut -d/ -f3)/uuid")" = "$uuid3" ]'
+host3=$(hp_disk "$HP_NQN" 3)
+got=$(dd if="$host3" bs=1M count=4 iflag=direct status=none | md5sum | cut -d' ' -f1)
+hp_check "the data written before the loss reads back intact" [ "$got" = "$sum" ]
+hp_check "stats count one loss and one re-attach" \
+	eval '[ "$(hp_stat "$HP_NQN" 3 backend_lost)" -eq 1 ] &&
+	      [ "$(hp_stat "$HP_NQN" 3 reattaches)" -eq 1 ]'
+
+# 4. Orderly removal of the stacked disk (nvme disconnect: the host driver
+#    deletes the disk, del_gendisk marks it dead).
+hp_disconnect_all "$lower"
 hp_check "orderly removal of the backing disk: nsid 3 goes backend-lost" \
 	hp_wait "nsid 3 backend-lost" state_is backend-lost 3
 hp_check "the host removed nsid 3 through both controllers" \
 	hp_wait "nsid 3 gone" hp_ns_gone_all "$HP_NQN" 3
+
+# 5. The admin points the lost namespace elsewhere: the lost disk coming
+#    back is not attached, "enable" attaches the new path.
+echo "$nullb5" >"$ns3/device_path" || ktap_exit_fail_msg "device_path"
+hp_log_mark
+hp_connect "$lower" loop >/dev/null || ktap_exit_fail_msg "lower reconnect"
+hp_check "the lost disk returns, but device_path changed: it is not attached" \
+	eval 'hp_wait "skip logged" hp_logged_since_mark "nsid 3: device_path or buffered_io changed" &&
+	      state_is backend-lost 3'
+echo 1 >"$ns3/enable"
+hp_check "enable attaches the new device_path" \
+	eval 'state_is live 3 && [ "$(cat "$ns3/device_path")" = "$nullb5" ] &&
+	      hp_wait "nsid 3 back" hp_ns_visible_all "$HP_NQN" 3 2'
 hp_check "nsid 1 and 2 are untouched" \
 	eval 'state_is live 1 && state_is live 2 &&
 	      hp_ns_visible_all "$HP_NQN" 1 2 && hp_ns_visible_all "$HP_NQN" 2 2'

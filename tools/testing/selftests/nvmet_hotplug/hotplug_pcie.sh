@@ -17,7 +17,6 @@ cleanup() {
 	set +e
 	hp_pcie_teardown "$HP_NQN"
 	hp_cleanup
-	rmmod pci_epc_loopback 2>/dev/null
 	rmmod nvmet_pci_epf 2>/dev/null
 	rm -rf "$work"
 }
@@ -33,7 +32,7 @@ if ! hp_pcie_available; then
 	ktap_skip_all "no ivshmem device aliases the VM's RAM (VM_ALIAS_WINDOWS=0?)"
 	exit "$KSFT_SKIP"
 fi
-ktap_set_plan 19
+ktap_set_plan 21
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
@@ -180,23 +179,36 @@ hp_wait "fio reading" eval '[ "$(reads)" -gt $((r0 + 100)) ]'
 echo 0 >"$EPC_CFS/controllers/$EPC/start"
 hp_check "stop with the host live: its controller goes away, fio gets errors and exits" \
 	eval 'hp_wait "PCIe controller gone" pcie_gone && hp_wait "fio exit" eval "! hp_running $bg"'
+# rmmod of pci-epc-loopback in every state of the link: its EPC, which
+# exists from load on, pins it (the EPC core's configfs group holds the
+# module), so that no function's epf->epc can outlive the EPC.
+refused() {
+	if rmmod pci_epc_loopback 2>"$work/rmmod.err"; then
+		hp_log "rmmod pci-epc-loopback went through ($1)"
+		return 1
+	fi
+	hp_log "rmmod pci-epc-loopback ($1): $(cat "$work/rmmod.err")"
+	[ -d /sys/module/pci_epc_loopback ] && [ -d "$EPC_CFS/controllers/$EPC" ]
+}
+hp_check "rmmod pci-epc-loopback, function linked and stopped: refused" \
+	refused "linked, stopped"
 unlink "$EPC_CFS/controllers/$EPC/hppcie"
-hp_check "stop, unlink, rmmod pci-epc-loopback: the controller unloads" \
-	rmmod pci_epc_loopback
-insmod "$b/drivers/pci/controller/pci-epc-loopback.ko" || ktap_exit_fail_msg "reload"
+hp_check "rmmod pci-epc-loopback, no function linked: refused" \
+	refused "no function"
 ln -s "$FN" "$EPC_CFS/controllers/$EPC/" || ktap_exit_fail_msg "relink"
-pcie_start || ktap_exit_fail_msg "start after reload"
-hp_wait "nsid 1 after the reload" hp_ns_visible_all "$HP_NQN" 1 1 ||
-	ktap_exit_fail_msg "nsid 1 after the reload"
+hp_check "rmmod pci-epc-loopback, function linked, not started: refused" \
+	refused "linked, not started"
+pcie_start || ktap_exit_fail_msg "start after relink"
+hp_wait "nsid 1 after the relink" hp_ns_visible_all "$HP_NQN" 1 1 ||
+	ktap_exit_fail_msg "nsid 1 after the relink"
 dev=$(hp_disk "$HP_NQN" 1)
-rmmod pci_epc_loopback 2>"$work/rmmod.err"
+refused "started, host live"
 rc=$?
-hp_log "rmmod pci-epc-loopback with a function linked: $(cat "$work/rmmod.err")"
 rmmod nvmet_pci_epf 2>"$work/rmmod.err"
 rc2=$?
 hp_log "rmmod nvmet-pci-epf with its function linked: $(cat "$work/rmmod.err")"
-hp_check "rmmod of either module while the function is linked is refused and changes nothing" \
-	eval '[ $rc -ne 0 ] && [ $rc2 -ne 0 ] && pcie_live && [ -b "$dev" ]'
+hp_check "rmmod of either module while started is refused and changes nothing" \
+	eval '[ $rc -eq 0 ] && [ $rc2 -ne 0 ] && pcie_live && [ -b "$dev" ]'
 # Unlinking a started controller is a misuse the EPC core warns about
 # (pci-ep-cfs.c: WARN_ON_ONCE(epc_group->start)): stop first.
 echo 0 >"$EPC_CFS/controllers/$EPC/start"
@@ -205,7 +217,7 @@ unlink "$EPC_CFS/controllers/$EPC/hppcie"
 rmdir "$FN"
 # the enabled pci port holds the transport module too
 rm "$CFS/ports/9/subsystems/$HP_NQN"
-hp_check "stop, unlink, rmmod nvmet-pci-epf then pci-epc-loopback: both unload" \
-	eval 'rmmod nvmet_pci_epf && rmmod pci_epc_loopback'
+hp_check "stop, unlink: nvmet-pci-epf unloads, pci-epc-loopback stays" \
+	eval 'rmmod nvmet_pci_epf && refused "unlinked, function removed"'
 hp_check "dmesg clean" hp_dmesg_clean
 ktap_finished

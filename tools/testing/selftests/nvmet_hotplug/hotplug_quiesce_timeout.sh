@@ -5,7 +5,8 @@
 # I/O; on_timeout=wait finishes when the I/O drains, and meanwhile configfs
 # writes to another subsystem go through at once.  A host that scans while
 # a quiesce is in progress keeps the namespace: it stays in the Active
-# Namespace ID list until it is really detached.
+# Namespace ID list, and Identify describes it, until it is really
+# detached.
 . "$(dirname "$0")/lib.sh"
 
 DELAY_MS=8000
@@ -19,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 ktap_print_header
-ktap_set_plan 15
+ktap_set_plan 16
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 modprobe dm-delay || ktap_exit_fail_msg "no dm-delay"
@@ -105,7 +106,19 @@ active_list_reads() {
 hp_wait "the Active Namespace ID list read by every controller" \
 	eval '[ "$(active_list_reads)" -ge 2 ]' ||
 	hp_log "controllers that read the Active Namespace ID list: $(active_list_reads)"
+# Identify of the listed namespace as other hosts and tools issue it
+# (CNS 00 and 03): described, not "not allocated" (NCAP 0) nor an error.
+ident_ok=1
+for c in $(hp_ctrls "$HP_NQN"); do
+	ncap=$(nvme id-ns "/dev/$c" -n 1 -o json 2>/dev/null | jq -r .ncap)
+	nvme ns-descs "/dev/$c" -n 1 >/dev/null 2>&1
+	descs=$?
+	hp_log "$c during the quiesce: Identify NS NCAP ${ncap:-none}, descriptor list exit $descs"
+	[ "${ncap:-0}" -gt 0 ] 2>/dev/null && [ $descs = 0 ] || ident_ok=0
+done
 scanned=$(hp_state "$HP_NQN" 1)
+hp_check "fail: Identify during the quiesce describes the namespace" \
+	eval '[ $ident_ok = 1 ] && [ "$scanned" = quiescing ]'
 hp_wait "the quiesce gives up" eval "! hp_running $q"
 hp_log "state when every controller had scanned: $scanned; the write returned $(cat "$scan_rc")"
 # A controller whose Identify got the path error meanwhile (the Linux host

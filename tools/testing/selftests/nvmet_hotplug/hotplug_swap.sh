@@ -8,6 +8,12 @@
 # backend_watch on a file-backed namespace are refused and change nothing.
 # 50 swaps while device_path and the identifiers are read in a tight loop:
 # a reader never sees freed memory (KASAN) nor a path that was not set.
+# 50 keep-identity swaps while device_path, device_uuid and device_nguid
+# are written in a tight loop: no write goes through and the identity
+# stays.  A keep-identity swap is
+# refused while a host holds a reservation registration (it would be
+# dropped) and to a device with another protection information or
+# metadata format (scsi_debug with DIF/DIX).
 . "$(dirname "$0")/lib.sh"
 
 hp_require_root
@@ -17,10 +23,10 @@ cleanup() {
 	umount "$work/tmpfs" 2>/dev/null
 	rm -rf "$work"
 }
-trap cleanup EXIT
+trap 'cleanup; rmmod scsi_debug 2>/dev/null' EXIT
 work=$(mktemp -d)
 ktap_print_header
-ktap_set_plan 15
+ktap_set_plan 19
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
@@ -181,5 +187,87 @@ hp_wait "reader ends" eval "! hp_running $reader"
 hp_check "50 swaps under readers of device_path and the identifiers" \
 	eval '[ $swaps_ok = 1 ] && [ ! -e "$work/odd" ] &&
 	      [ "$(hp_stat "$HP_NQN" 1 swaps)" -eq 53 ]'
+
+# 6. Writers of nvmet's identity files during 50 keep-identity swaps: the
+#    namespace is detached for a moment inside each swap, and a write that
+#    got in would change the identity of a namespace the hosts keep.
+echo 1 >"$ns/hotplug/keep_identity"
+uuid_k=$(cat "$ns/device_uuid")
+nguid_k=$(cat "$ns/device_nguid")
+rm -f "$work/stop" "$work/wrote"
+(
+	while [ ! -e "$work/stop" ]; do
+		for kv in device_uuid=5a5a5a5a-1111-2222-3333-444444444444 \
+			device_nguid=5a5a5a5a-1111-2222-3333-444444444444 \
+			device_path=/dev/nvmet-hotplug-writer; do
+			if echo "${kv#*=}" 2>/dev/null >"$ns/${kv%%=*}"; then
+				echo "${kv%%=*}" >>"$work/wrote"
+			fi
+		done
+	done
+) 2>/dev/null &
+writer=$!
+HP_BG_PIDS+=("$writer")
+swaps_ok=1
+for i in $(seq 1 25); do
+	for d in "$dev_e" "$dev_d"; do
+		echo "$d" >"$ns/hotplug/swap" || swaps_ok=0
+	done
+done
+touch "$work/stop"
+hp_wait "writer ends" eval "! hp_running $writer"
+[ -e "$work/wrote" ] && hp_log "writes that went through: $(sort "$work/wrote" | uniq -c | paste -s -d ' ')"
+hp_check "50 keep-identity swaps under writers: no write got in, the identity stays" \
+	eval '[ $swaps_ok = 1 ] && [ ! -e "$work/wrote" ] &&
+	      [ "$(cat "$ns/device_uuid")" = "$uuid_k" ] &&
+	      [ "$(cat "$ns/device_nguid")" = "$nguid_k" ] &&
+	      [ "$(cat "$ns/device_path")" = "$dev_d" ] &&
+	      [ "$(hp_stat "$HP_NQN" 1 swaps)" -eq 103 ]'
+
+# 7. Reservations: a keep-identity swap would drop the registrations.
+dev_f=$(hp_nullb_create hpswf 16) || ktap_exit_fail_msg "null_blk f"
+dev_g=$(hp_nullb_create hpswg 16) || ktap_exit_fail_msg "null_blk g"
+hp_ns_create "$HP_NQN" 3 "$dev_f" 0 || ktap_exit_fail_msg "nsid 3"
+ns3=$(hp_ns_dir "$HP_NQN" 3)
+echo 1 >"$ns3/resv_enable" && echo 1 >"$ns3/enable" &&
+	echo 1 >"$ns3/hotplug/keep_identity" || ktap_exit_fail_msg "nsid 3 set-up"
+hp_connect "$HP_NQN" loop >/dev/null || ktap_exit_fail_msg "reconnect"
+hp_wait "nsid 3 on the host" hp_disk_find "$HP_NQN" 3 ||
+	ktap_exit_fail_msg "nsid 3 not seen"
+h3=$HP_DISK
+nvme resv-register "$h3" --nrkey=0xfeed --rrega=0 >/dev/null ||
+	ktap_exit_fail_msg "reservation register"
+snap3() {
+	cat "$ns3/hotplug/state" "$ns3/device_path" "$ns3/device_uuid" \
+		"$ns3/hotplug/stats"
+}
+hp_check "keep-identity swap refused while a host holds a registration" \
+	hp_reject snap3 "$ns3/hotplug/swap" "$dev_g" "Device or resource busy" \
+		"while hosts hold reservation registrations"
+nvme resv-register "$h3" --crkey=0xfeed --rrega=1 >/dev/null ||
+	ktap_exit_fail_msg "reservation unregister"
+hp_check "once it unregistered, the swap goes through" \
+	eval 'echo "$dev_g" >"$ns3/hotplug/swap" &&
+	      [ "$(cat "$ns3/device_path")" = "$dev_g" ]'
+
+# 8. Another protection information / metadata format.
+modprobe scsi_debug dif=1 dix=1 dev_size_mb=16 ||
+	ktap_exit_fail_msg "scsi_debug"
+pi_disk() {
+	local b
+	for b in /sys/bus/pseudo/drivers/scsi_debug/adapter*/host*/target*/*/block/*; do
+		[ -e "$b" ] || continue
+		PI_DEV=/dev/${b##*/}
+		[ -b "$PI_DEV" ] && [ -e "/sys/block/${b##*/}/integrity/format" ]
+		return
+	done
+	return 1
+}
+hp_wait "scsi_debug disk with DIF" pi_disk || ktap_exit_fail_msg "no scsi_debug disk"
+hp_log "$PI_DEV: integrity $(cat "/sys/block/${PI_DEV#/dev/}/integrity/format")"
+hp_check "keep-identity swap to a disk with protection information is refused" \
+	hp_reject snap3 "$ns3/hotplug/swap" "$PI_DEV" "Invalid argument" \
+		"protection information or metadata differ"
+
 hp_check "dmesg clean" hp_dmesg_clean
 ktap_finished

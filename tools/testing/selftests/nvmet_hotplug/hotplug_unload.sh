@@ -3,23 +3,31 @@
 # Unload and reload nvmet-hotplug while namespaces are live and connected:
 # nvmet goes back to its built-in lifecycle, the reloaded module adopts the
 # namespaces, and host I/O goes on throughout.  Enabling a namespace that
-# is live already sends no AEN, with the module and without.
+# is live already sends no AEN, with the module and without.  Loaded
+# while nvmet's built-in disable waits for a command held below the
+# namespace (a suspended dm table), the module reports nvmet's state of
+# the namespace (quiescing, then detached) and every hotplug file reads
+# safely before and after the drain.
 . "$(dirname "$0")/lib.sh"
 
 hp_require_root
 trap 'hp_trace_aen_stop 2>/dev/null; hp_cleanup' EXIT
 ktap_print_header
-ktap_set_plan 13
+ktap_set_plan 18
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
 
 dev1=$(hp_nullb_create hpunl1 32) || ktap_exit_fail_msg "null_blk"
 dev2=$(hp_nullb_create hpunl2 16) || ktap_exit_fail_msg "null_blk"
-hp_setup_live unload "$dev1" "$dev2"
+dev3=$(hp_nullb_create hpunl3 16) || ktap_exit_fail_msg "null_blk"
+held=$(hp_dm_delay hpunlheld "$dev3" 0 0) || ktap_exit_fail_msg "dm"
+hp_setup_live unload "$dev1" "$dev2" "$held"
 host=$(hp_disk "$HP_NQN" 1)
+host3=$(hp_disk "$HP_NQN" 3)
 ns1=$(hp_ns_dir "$HP_NQN" 1)
 ns2=$(hp_ns_dir "$HP_NQN" 2)
+ns3=$(hp_ns_dir "$HP_NQN" 3)
 
 # quiet_enable: "echo 1 > enable" of the live nsid 1 changes nothing, so
 # no controller may get a Namespace Attribute Changed AEN (0x040002) for
@@ -80,6 +88,41 @@ hp_check "adopted namespace hot-removes through the module" \
 hp_check "unload again, then reload, with a detached namespace" \
 	eval 'hp_unload_hotplug && hp_load_modules &&
 	      [ "$(hp_state "$HP_NQN" 2)" = detached ]'
+# Loaded while the built-in disable of nsid 3 waits for a read that the
+# suspended dm table holds.
+read_all() {
+	local f
+	for f in state inflight quiesce_timeout_ms on_timeout stats \
+		backend_watch auto_reattach keep_identity; do
+		cat "$ns3/hotplug/$f" >/dev/null || return 1
+	done
+}
+host_inflight() { [ "$(awk '{ print $1 + $2 }' "/sys/block/${host3#/dev/}/inflight")" -ge 1 ]; }
+state3() { [ "$(hp_state "$HP_NQN" 3)" = "$1" ]; }
+stuck_disable() {
+	hp_unload_hotplug || return 1
+	dmsetup --noudevsync suspend hpunlheld || return 1
+	dd if="$host3" of=/dev/null bs=4k count=1 iflag=direct status=none &
+	HP_BG_PIDS+=($!)
+	hp_wait "a read held below nsid 3" host_inflight || return 1
+	(echo 0 >"$ns3/enable") &
+	disabler=$!
+	HP_BG_PIDS+=("$disabler")
+	hp_load_modules
+}
+hp_check "a read held below nsid 3, its built-in disable started, module loaded" \
+	stuck_disable
+hp_check "loaded meanwhile: nsid 3 reads as quiescing, the read in flight" \
+	eval 'hp_wait "nsid 3 quiescing" state3 quiescing &&
+	      [ "$(cat "$ns3/hotplug/inflight")" -ge 1 ] && hp_running $disabler'
+hp_check "every hotplug file of nsid 3 reads while it is stuck" read_all
+dmsetup --noudevsync resume hpunlheld
+hp_check "the read goes through: the disable ends, nsid 3 is detached, nothing in flight" \
+	eval 'hp_wait "disable done" eval "! hp_running $disabler" &&
+	      state3 detached && [ "$(cat "$ns3/hotplug/inflight")" = 0 ] &&
+	      hp_wait "nsid 3 gone" hp_ns_gone_all "$HP_NQN" 3'
+hp_check "every hotplug file of nsid 3 reads after the drain" read_all
+
 hp_check "host I/O went on without error throughout (fio still running)" \
 	hp_running "$fio_pid"
 kill "$fio_pid"
