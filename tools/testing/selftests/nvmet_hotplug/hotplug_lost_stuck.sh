@@ -18,7 +18,7 @@ hp_require_root
 trap 'hp_cleanup; rm -rf "$work"' EXIT
 work=$(mktemp -d)
 ktap_print_header
-ktap_set_plan 12
+ktap_set_plan 13
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start

@@ -175,14 +175,20 @@ rm -f "$work/stop" "$work/odd"
 ) &
 reader=$!
 HP_BG_PIDS+=("$reader")
-swaps_ok=1
-for i in $(seq 1 25); do
-	for d in "$dev_e" "$dev_d"; do
-		echo "$d" >"$ns/hotplug/swap" || swaps_ok=0
+# swaps_under PID: 50 swaps between e and d while PID runs, then stop it;
+# swaps_ok says whether every swap succeeded.
+swaps_under() {
+	local i d
+	swaps_ok=1
+	for i in $(seq 1 25); do
+		for d in "$dev_e" "$dev_d"; do
+			echo "$d" >"$ns/hotplug/swap" || swaps_ok=0
+		done
 	done
-done
-touch "$work/stop"
-hp_wait "reader ends" eval "! hp_running $reader"
+	touch "$work/stop"
+	hp_wait "the loop beside the swaps ends" eval "! hp_running $1"
+}
+swaps_under "$reader"
 [ -e "$work/odd" ] && hp_log "device_path read as: $(head -c 200 "$work/odd" | od -c | head -n 3)"
 hp_check "50 swaps under readers of device_path and the identifiers" \
 	eval '[ $swaps_ok = 1 ] && [ ! -e "$work/odd" ] &&
@@ -208,14 +214,7 @@ rm -f "$work/stop" "$work/wrote"
 ) 2>/dev/null &
 writer=$!
 HP_BG_PIDS+=("$writer")
-swaps_ok=1
-for i in $(seq 1 25); do
-	for d in "$dev_e" "$dev_d"; do
-		echo "$d" >"$ns/hotplug/swap" || swaps_ok=0
-	done
-done
-touch "$work/stop"
-hp_wait "writer ends" eval "! hp_running $writer"
+swaps_under "$writer"
 [ -e "$work/wrote" ] && hp_log "writes that went through: $(sort "$work/wrote" | uniq -c | paste -s -d ' ')"
 hp_check "50 keep-identity swaps under writers: no write got in, the identity stays" \
 	eval '[ $swaps_ok = 1 ] && [ ! -e "$work/wrote" ] &&

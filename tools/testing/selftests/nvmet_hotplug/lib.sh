@@ -352,6 +352,16 @@ hp_logged_since_mark() {
 		END { exit !ok }'
 }
 
+# hp_timed_write FILE VALUE: write VALUE to FILE; sets HP_RC (its exit
+# status), HP_ERR (the error text, empty on success) and HP_MS (how long
+# it took, by the shell's clock: no process started around it).
+hp_timed_write() {
+	local t0=${EPOCHREALTIME/./}
+	HP_ERR=$( (echo "$2" >"$1") 2>&1)
+	HP_RC=$?
+	HP_MS=$(((${EPOCHREALTIME/./} - t0) / 1000))
+}
+
 # hp_write_fails FILE VALUE ERRNO-TEXT: the write fails with an error
 # whose text contains ERRNO-TEXT.
 hp_write_fails() {
