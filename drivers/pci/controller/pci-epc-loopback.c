@@ -119,6 +119,7 @@ struct epc_lb {
 
 	/* the alias of RAM: BAR 2 of each ivshmem device */
 	struct pci_dev *alias_dev[EPC_LB_MAX_WINDOWS];	/* bound to us */
+	bool windows_fixed;		/* the EPC has them: no more */
 	struct pci_epc_mem_window win[EPC_LB_MAX_WINDOWS];
 	unsigned int nr_win;
 	resource_size_t alias_size;
@@ -1038,7 +1039,8 @@ static int epc_lb_alias_probe(struct pci_dev *pdev,
 	unsigned int w = lb->nr_win;
 	int ret;
 
-	if (w == EPC_LB_MAX_WINDOWS || !len ||
+	/* a device that comes later (hot-add, new_id) is not used */
+	if (lb->windows_fixed || w == EPC_LB_MAX_WINDOWS || !len ||
 	    (lb->alias_size && len != lb->alias_size))
 		return -ENODEV;
 	ret = pci_enable_device_mem(pdev);
@@ -1055,6 +1057,22 @@ static int epc_lb_alias_probe(struct pci_dev *pdev,
 
 static void epc_lb_alias_remove(struct pci_dev *pdev)
 {
+	struct epc_lb *lb = epc_lb;
+
+	/*
+	 * Only at unload, unless the device is hot-removed under the EPC
+	 * (sysfs remove, device_del): take the host side down first, its
+	 * window nests in the first device's BAR.  The EPC's windows stay
+	 * dead; nothing else can be done for them.
+	 */
+	if (lb->windows_fixed) {
+		pci_err(pdev, "alias of RAM removed while in use: host side down\n");
+		mutex_lock(&lb->host_lock);
+		lb->want_up = false;
+		epc_lb_set_link(lb, false);
+		epc_lb_host_remove(lb);
+		mutex_unlock(&lb->host_lock);
+	}
 	pci_disable_device(pdev);
 }
 
@@ -1077,6 +1095,7 @@ static struct pci_driver epc_lb_alias_driver = {
 
 static void epc_lb_put_aliases(struct epc_lb *lb)
 {
+	lb->windows_fixed = false;
 	pci_unregister_driver(&epc_lb_alias_driver);
 	lb->nr_win = 0;
 }
@@ -1313,6 +1332,7 @@ static int __init epc_lb_init(void)
 	ret = pci_epc_multi_mem_init(lb->epc, lb->win, lb->nr_win);
 	if (ret)
 		goto err_epc;
+	lb->windows_fixed = true;
 	pci_epc_init_notify(lb->epc);
 
 	pr_info("%s: %u windows aliasing %pa bytes of RAM, INTx irq %d, %s\n",

@@ -435,7 +435,17 @@ void nvmet_hp_lost_work(struct work_struct *work)
 		goto out_put;
 	}
 
-	mutex_lock(&hp->lock);
+	/*
+	 * A write may hold the lock through a long quiesce of its own
+	 * (on_timeout=wait): do not wait behind it holding the pin, look
+	 * again in a moment.
+	 */
+	if (!mutex_trylock(&hp->lock)) {
+		nvmet_ns_unpin(ns);
+		mod_delayed_work(nvmet_hp_wq, &hp->lost_work,
+				 msecs_to_jiffies(NVMET_HP_LOST_RETRY_MS));
+		goto out_put;
+	}
 	if (!hp->watch_file || READ_ONCE(hp->lost_gen) != hp->watch_gen ||
 	    nvmet_hp_ns_state(hp) != NVMET_HP_LIVE)
 		goto out_unlock;
@@ -451,8 +461,13 @@ void nvmet_hp_lost_work(struct work_struct *work)
 	kfree(hp->lost_path);
 	hp->lost_path = path;
 	hp->lost_id = hp->watch_id;
-	/* the size as nvmet last saw it: the backend may have been resized */
-	hp->lost_id.nr_sects = ns->size >> SECTOR_SHIFT;
+	/*
+	 * The size as nvmet last saw it (the backend may have been resized
+	 * since the watch opened), unless an Identify revalidated it after
+	 * the disk died, which sets its capacity to 0 first.
+	 */
+	if (ns->size)
+		hp->lost_id.nr_sects = ns->size >> SECTOR_SHIFT;
 	hp->rejected_seq = 0;
 	hp->lost_path_told = false;
 	snprintf(reason, sizeof(reason), "backend %s went away",
@@ -511,7 +526,9 @@ static int nvmet_hp_ns_reattach(struct nvmet_hp_ns *hp)
 	dev_t devt;
 	int ret = 0;
 
-	mutex_lock(&hp->lock);
+	/* busy with a long operation: the retries come back to it */
+	if (!mutex_trylock(&hp->lock))
+		return -EAGAIN;
 	if (nvmet_hp_ns_state(hp) != NVMET_HP_BACKEND_LOST ||
 	    !READ_ONCE(hp->auto_reattach) || !cls ||
 	    !lost->uid_len)

@@ -322,9 +322,12 @@ int __nvmet_hp_ns_attach(struct nvmet_hp_ns *hp, enum nvmet_hp_state on_err)
 int nvmet_hp_ns_attach(struct nvmet_hp_ns *hp)
 {
 	struct nvmet_ns *ns = hp->ns;
-	int ret = 0;
+	int ret;
 
-	mutex_lock(&hp->lock);
+	/* killable: another write may be in a long quiesce of this ns */
+	ret = mutex_lock_killable(&hp->lock);
+	if (ret)
+		return ret;
 	ret = nvmet_hp_lost_busy(hp);
 	if (ret || ns->enabled)
 		goto out_unlock;
@@ -563,8 +566,9 @@ void nvmet_hp_finish_detach(struct nvmet_hp_ns *hp, ktime_t start,
  * again and nothing else changes.
  *
  * Context: takes @hp->lock.
- * Return: 0 on success or if already detached, -ETIMEDOUT or -EINTR if
- * the quiesce was given up.
+ * Return: 0 on success or if already detached, -ETIMEDOUT or -ERESTARTSYS
+ * if the quiesce was given up, -EINTR if killed while another operation
+ * on the namespace held it.
  */
 int nvmet_hp_ns_detach(struct nvmet_hp_ns *hp)
 {
@@ -573,7 +577,9 @@ int nvmet_hp_ns_detach(struct nvmet_hp_ns *hp)
 	ktime_t start;
 	int ret;
 
-	mutex_lock(&hp->lock);
+	ret = mutex_lock_killable(&hp->lock);
+	if (ret)
+		return ret;
 	if (!ns->enabled) {
 		/*
 		 * Disabling a namespace whose attach failed, or whose backend

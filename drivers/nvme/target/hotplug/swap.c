@@ -279,7 +279,11 @@ int nvmet_hp_ns_swap(struct nvmet_hp_ns *hp, const char *path)
 	if (!new_path)
 		return -ENOMEM;
 
-	mutex_lock(&hp->lock);
+	ret = mutex_lock_killable(&hp->lock);
+	if (ret) {
+		kfree(new_path);
+		return ret;
+	}
 	ret = nvmet_hp_swap_check(hp, path, &target);
 	if (ret)
 		goto out_free;
@@ -292,8 +296,13 @@ int nvmet_hp_ns_swap(struct nvmet_hp_ns *hp, const char *path)
 	if (keep) {
 		ret = nvmet_hp_swap_check_pr(hp);
 		if (ret) {
-			/* a host registered meanwhile: nothing changed */
+			/*
+			 * A host registered meanwhile: nothing changed, but a
+			 * host that scanned during the quiesce found the
+			 * namespace not ready, and waits for an event.
+			 */
 			nvmet_hp_resume_drained(hp);
+			nvmet_hp_notify(hp);
 			goto out_free;
 		}
 	}

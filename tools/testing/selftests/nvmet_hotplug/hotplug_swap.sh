@@ -257,7 +257,8 @@ pi_disk() {
 	for b in /sys/bus/pseudo/drivers/scsi_debug/adapter*/host*/target*/*/block/*; do
 		[ -e "$b" ] || continue
 		PI_DEV=/dev/${b##*/}
-		[ -b "$PI_DEV" ] && [ -e "/sys/block/${b##*/}/integrity/format" ]
+		[ -b "$PI_DEV" ] && hp_rd "/sys/block/${b##*/}/integrity/format" &&
+			[ "$HP_RD" != none ]
 		return
 	done
 	return 1

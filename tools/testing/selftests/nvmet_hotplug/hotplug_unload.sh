@@ -108,6 +108,8 @@ stuck_disable() {
 	(echo 0 >"$ns3/enable") &
 	disabler=$!
 	HP_BG_PIDS+=("$disabler")
+	hp_wait "the built-in disable waits" \
+		grep -q nvmet_ns_disable "/proc/$disabler/stack" || return 1
 	hp_load_modules
 }
 hp_check "a read held below nsid 3, its built-in disable started, module loaded" \

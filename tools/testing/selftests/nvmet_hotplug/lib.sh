@@ -356,10 +356,10 @@ hp_logged_since_mark() {
 # status), HP_ERR (the error text, empty on success) and HP_MS (how long
 # it took, by the shell's clock: no process started around it).
 hp_timed_write() {
-	local t0=${EPOCHREALTIME/./}
+	local t0=${EPOCHREALTIME//[!0-9]/}
 	HP_ERR=$( (echo "$2" >"$1") 2>&1)
 	HP_RC=$?
-	HP_MS=$(((${EPOCHREALTIME/./} - t0) / 1000))
+	HP_MS=$(((${EPOCHREALTIME//[!0-9]/} - t0) / 1000))
 }
 
 # hp_write_fails FILE VALUE ERRNO-TEXT: the write fails with an error
