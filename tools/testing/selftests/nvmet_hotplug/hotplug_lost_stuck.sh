@@ -65,12 +65,9 @@ hp_log_mark
 (echo 0 >"$NULLB_CFS/hpsts/power") &
 poweroff=$!
 HP_BG_PIDS+=("$poweroff")
-draining() {
-	[ "$(hp_state "$HP_NQN" 1)" = quiescing ] &&
-		grep -q "reason: backend $slow went away" "$ns/hotplug/state"
-}
+quiescing() { [ "$(hp_state "$HP_NQN" 1)" = quiescing ]; }
 hp_check "the loss is seen: nsid 1 quiesces, commands are still held" \
-	eval 'hp_wait "nsid 1 quiescing" draining && inflight 1'
+	eval 'hp_wait "nsid 1 quiescing" quiescing && inflight 1'
 
 # within SECS CMD...: CMD runs in the background and is done within SECS
 # seconds; its output is in $work/out, its exit status in $WITHIN_RC.
@@ -112,8 +109,9 @@ hp_check "rmmod of nvmet-hotplug fails at once: the module is in use" \
 	      [ -d /sys/module/nvmet_hotplug ]'
 # if it did unload, the rest needs it back
 [ -d /sys/module/nvmet_hotplug ] || hp_load_modules
-hp_check "the namespace was still draining during all of it" \
-	eval 'draining && hp_running $poweroff'
+hp_check "the namespace was still draining during all of it, and says why" \
+	eval 'quiescing && hp_running $poweroff &&
+	      grep -q "reason: backend $slow went away" "$ns/hotplug/state"'
 
 # 3. The device lets the commands go: everything completes.
 hp_check "the held commands complete: nsid 1 is backend-lost" \
