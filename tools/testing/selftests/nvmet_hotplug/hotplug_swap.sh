@@ -12,7 +12,8 @@
 # are written in a tight loop: no write goes through and the identity
 # stays.  A keep-identity swap is
 # refused while a host holds a reservation registration (it would be
-# dropped).
+# dropped) and to a device with another protection information or
+# metadata format (scsi_debug with DIF/DIX).
 . "$(dirname "$0")/lib.sh"
 
 hp_require_root
@@ -22,10 +23,10 @@ cleanup() {
 	umount "$work/tmpfs" 2>/dev/null
 	rm -rf "$work"
 }
-trap cleanup EXIT
+trap 'cleanup; rmmod scsi_debug 2>/dev/null' EXIT
 work=$(mktemp -d)
 ktap_print_header
-ktap_set_plan 18
+ktap_set_plan 19
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
@@ -247,6 +248,26 @@ nvme resv-register "$h3" --crkey=0xfeed --rrega=1 >/dev/null ||
 hp_check "once it unregistered, the swap goes through" \
 	eval 'echo "$dev_g" >"$ns3/hotplug/swap" &&
 	      [ "$(cat "$ns3/device_path")" = "$dev_g" ]'
+
+# 8. Another protection information / metadata format.
+modprobe scsi_debug dif=1 dix=1 dev_size_mb=16 ||
+	ktap_exit_fail_msg "scsi_debug"
+pi_disk() {
+	local b
+	for b in /sys/bus/pseudo/drivers/scsi_debug/adapter*/host*/target*/*/block/*; do
+		[ -e "$b" ] || continue
+		PI_DEV=/dev/${b##*/}
+		[ -b "$PI_DEV" ] && hp_rd "/sys/block/${b##*/}/integrity/format" &&
+			[ "$HP_RD" != none ]
+		return
+	done
+	return 1
+}
+hp_wait "scsi_debug disk with DIF" pi_disk || ktap_exit_fail_msg "no scsi_debug disk"
+hp_log "$PI_DEV: integrity $(cat "/sys/block/${PI_DEV#/dev/}/integrity/format")"
+hp_check "keep-identity swap to a disk with protection information is refused" \
+	hp_reject snap3 "$ns3/hotplug/swap" "$PI_DEV" "Invalid argument" \
+		"protection information or metadata differ"
 
 hp_check "dmesg clean" hp_dmesg_clean
 ktap_finished
