@@ -110,6 +110,30 @@ lost() {
 }
 lost "$res" "${tests[@]}"
 
+# The serial console of every boot (the retries of tools/vm.sh too) holds
+# the kernel log as it was written, up to the end: a report that a test's
+# own dmesg check missed (the guest died, the buffer wrapped, it came
+# between two tests) is found here.  lib.sh says what a report is.
+console_clean() {
+	local f bad rc=0 re known
+	re=$(sed -n "s/^HP_BAD_DMESG='\(.*\)'$/\1/p" "$sel/lib.sh")
+	known=$(sed -n "s/^HP_KNOWN_DMESG='\(.*\)'$/\1/p" "$sel/lib.sh")
+	[ -n "$re" ] && [ -n "$known" ] || { echo "# no HP_BAD_DMESG in $sel/lib.sh"; return 1; }
+	for f in "$1"/console.log*; do
+		bad=$(grep -aE "$re" "$f" | grep -aEv "$known")
+		[ -z "$bad" ] && continue
+		echo "# kernel reports in $f:"
+		echo "$bad" | head -n 20 | sed 's/^/#   /'
+		rc=1
+	done
+	return $rc
+}
+if console_clean "$res"; then
+	result ok "no kernel report on the serial console of the boot"
+else
+	result fail "no kernel report on the serial console of the boot"
+fi
+
 # Count every KTAP test case of every script; a script that stopped early
 # counts its missing cases as failed.
 shopt -s nullglob

@@ -65,9 +65,12 @@ mem=${VM_MEMORY:-4G}
 # own), and cache=loose keeps what it read (a later rootflags= wins).  The
 # price: the guest does not see what the host changes under the root
 # while it runs, so do not rebuild or edit the tree during a run.
+# log_buf_len: the kernel log holds the whole suite (a 256-namespace test
+# on a debug kernel writes far more than the default 256 KiB), so that a
+# test's dmesg check still finds its mark (lib.sh, hp_dmesg_since_mark).
 vng_opts=(--run "$kdir" --memory "$mem" --cpus "${VM_CPUS:-2}" --force-9p
 	  --rwdir "$rwdir=$rwdir" --user root
-	  --append "panic_on_warn=0 rootflags=version=9p2000.L,trans=virtio,access=any,cache=loose")
+	  --append "panic_on_warn=0 log_buf_len=32M rootflags=version=9p2000.L,trans=virtio,access=any,cache=loose")
 
 windows=${VM_ALIAS_WINDOWS:-4}
 ram=""

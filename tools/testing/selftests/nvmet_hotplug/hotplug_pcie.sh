@@ -146,10 +146,8 @@ fio_args=(--rw=write --bs=1M --numjobs=16 --size=3M --offset_increment=3M
 	  --direct=1 --ioengine=libaio --iodepth=1 --verify=crc32c
 	  --verify_state_save=1 --output-format=json)
 echo >"$TRACEFS/trace"
-(cd "$work" && exec fio --name=load --filename="$host" --do_verify=0 \
-	"${fio_args[@]}" --output="$work/write.json" 2>"$work/write.err") &
-fio_pid=$!
-HP_BG_PIDS+=("$fio_pid")
+hp_fio_write "$work" "$host" "${fio_args[@]}"
+fio_pid=$HP_FIO_PID
 hp_wait "I/O in flight on nsid 2" eval "[ \$(cat $ns2/hotplug/inflight) -gt 0 ]"
 hp_log "removing nsid 2 with $(cat "$ns2/hotplug/inflight") commands in flight"
 echo 0 >"$ns2/enable"

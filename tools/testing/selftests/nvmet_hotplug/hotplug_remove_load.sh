@@ -11,18 +11,20 @@
 # rescanned.
 . "$(dirname "$0")/lib.sh"
 
+DELAY_MS=500
+BOUND_MS=30000
 hp_require_root
 trap 'hp_cleanup; rm -rf "$work"' EXIT
 work=$(mktemp -d)
 ktap_print_header
-ktap_set_plan 11
+ktap_set_plan 14
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
 
 # Writes take 500 ms in the backend, so that many are in flight.
 nullb=$(hp_nullb_create hprm 128) || ktap_exit_fail_msg "null_blk"
-dev=$(hp_dm_delay hprmslow "$nullb" 0 500) || ktap_exit_fail_msg "dm-delay"
+dev=$(hp_dm_delay hprmslow "$nullb" 0 $DELAY_MS) || ktap_exit_fail_msg "dm-delay"
 hp_setup_live rm "$dev"
 read -r c1 c2 <<<"$(hp_ctrls "$HP_NQN" | tr '\n' ' ')"
 hp_port_create 3 loop || ktap_exit_fail_msg "observer port"
@@ -41,21 +43,57 @@ ns=$(hp_ns_dir "$HP_NQN" 1)
 fio_args=(--rw=write --bs=1M --numjobs=16 --size=6M --offset_increment=6M
 	  --direct=1 --ioengine=libaio --iodepth=2 --verify=crc32c
 	  --verify_state_save=1 --output-format=json)
+echo $BOUND_MS >"$ns/hotplug/quiesce_timeout_ms"
+lbs=$(blockdev --getss "$host")
 hp_trace_aen_start || ktap_exit_fail_msg "trace events"
-(cd "$work" && exec fio --name=load --filename="$host" \
-	--do_verify=0 "${fio_args[@]}" --output="$work/write.json" \
-	2>"$work/write.err") &
-fio_pid=$!
-HP_BG_PIDS+=("$fio_pid")
+hp_fio_write "$work" "$host" "${fio_args[@]}"
+fio_pid=$HP_FIO_PID
 
 # Some writes reached the backend (8 MiB), some are in flight.
 written_mib() { awk '{ print int($7 / 2048) }' /sys/block/hprm/stat; }
 hp_wait "8 MiB written" eval '[ "$(written_mib)" -ge 8 ]'
 hp_wait "I/O in flight on nsid 1" eval "[ \$(cat $ns/hotplug/inflight) -gt 0 ]"
-hp_log "removing with $(written_mib) MiB written, $(cat "$ns/hotplug/inflight") commands in flight"
-hp_check "fio is still writing when the removal starts" hp_running "$fio_pid"
-echo 0 >"$ns/enable"
-hp_check "the configfs write returned success" [ $? -eq 0 ]
+mib=$(written_mib)
+inflight=$(cat "$ns/hotplug/inflight")
+# The removal's start and end in the trace, where nvmet_req_init recorded
+# every command the target took.
+echo "hp: removal starts" >"$TRACEFS/trace_marker"
+hp_timed_write "$ns/enable" 0
+echo "hp: removal ends" >"$TRACEFS/trace_marker"
+hp_log "removed with $mib MiB written and $inflight commands in flight: the write returned after $HP_MS ms: ${HP_ERR:-success}"
+hp_check "I/O was in flight when the removal started ($inflight commands)" \
+	[ "$inflight" -gt 0 ]
+hp_check "fio was still writing when the removal started" hp_running "$fio_pid"
+hp_check "the configfs write returned success" [ "$HP_RC" -eq 0 ]
+
+# From the trace: when the youngest write taken before the removal was
+# taken, and the ranges of all of them.  The backend holds each write
+# DELAY_MS, so the drain cannot end before that write's delay has run
+# out; and it must end within the bound.
+awk -v lbs="$lbs" -v taken="$work/taken" '
+	{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = $i + 0; break } }
+	/tracing_mark_write: hp: removal starts/ { start = t; after = 1 }
+	/tracing_mark_write: hp: removal ends/ { end = t }
+	!after && /nvmet_req_init:.* nsid=1,.*nvme_cmd_write, slba=/ {
+		young = t
+		match($0, /slba=[0-9]+/); slba = substr($0, RSTART + 5, RLENGTH - 5)
+		match($0, /len=[0-9]+/); len = substr($0, RSTART + 4, RLENGTH - 4)
+		printf "%d %d\n", slba * lbs, (len + 1) * lbs >taken
+	}
+	END { printf "%d %d %d\n", (end - start) * 1000, (young - start) * 1000, young > 0 }
+' "$TRACEFS/trace" >"$work/times"
+read -r took young_ms seen <"$work/times"
+remaining=$((young_ms + DELAY_MS))
+last_ms=$(($(hp_stat "$HP_NQN" 1 last_quiesce_us) / 1000))
+hp_log "trace: the removal took $took ms; the youngest write was taken $((-young_ms)) ms before it, $remaining ms of its backend delay left; last_quiesce_us says $last_ms ms"
+hp_check "the drain waited out the youngest write's backend delay ($remaining ms) and ended within the bound ($BOUND_MS ms)" \
+	eval '[ "$seen" = 1 ] && [ "$remaining" -gt 0 ] && [ "$took" -ge "$remaining" ] &&
+	      [ "$HP_MS" -le "$BOUND_MS" ]'
+# The module's own measure starts once the write has reached it and ends
+# with the drain: inside the write, and past the youngest write's delay
+# but for the time the write took to reach the quiesce (100 ms on TCG).
+hp_check "last_quiesce_us ($last_ms ms) lies within the write and covers the drain" \
+	eval '[ "$last_ms" -le "$HP_MS" ] && [ "$last_ms" -ge $((remaining - 100)) ]'
 hp_check "nsid 1 is detached on the target" [ "$(hp_state "$HP_NQN" 1)" = detached ]
 hp_check "the host removed nsid 1 through both controllers by itself" \
 	hp_wait "nsid 1 gone" eval "! hp_ctrl_has_ns $c1 1 && ! hp_ctrl_has_ns $c2 1"
@@ -75,8 +113,21 @@ nvme set-feature "/dev/$obs" -f 0x0b -v 0x100 >/dev/null
 nvme ns-rescan "/dev/$obs"
 hp_check "no block device of nsid 1 is left on the host" \
 	hp_wait "nsid 1 gone" hp_ns_gone_all "$HP_NQN" 1
-hp_check "fio saw the removal as an error and exited" \
-	hp_wait "fio exit" eval "! hp_running $fio_pid"
+hp_wait "fio exit" eval "! hp_running $fio_pid"
+# A write the target took before the removal was drained: fio must not
+# have seen any of them fail.  Only writes sent after it may fail.
+early_failed() {
+	grep -Eo 'write offset=[0-9]+, buflen=[0-9]+' "$work/write.err" |
+		tr -c '0-9\n' ' ' | awk -v taken="$work/taken" '
+		BEGIN { while ((getline l <taken) > 0) { split(l, a, " "); o[++n] = a[1]; e[n] = a[1] + a[2] } }
+		{ for (i = 1; i <= n; i++) if ($1 < e[i] && $1 + $2 > o[i]) { print $1; break } }'
+}
+nfailed=$(grep -c 'write offset=' "$work/write.err")
+early=$(early_failed | sort -u | wc -l)
+hp_log "fio exit $(cat "$work/write.rc" 2>/dev/null), $nfailed failed writes, $early of them taken by the target before the removal; $(wc -l <"$work/taken") writes were taken before it"
+hp_check "fio saw writes sent after the removal fail, none taken before it" \
+	eval '[ "$(cat "$work/write.rc")" != 0 ] && [ "$nfailed" -gt 0 ] &&
+	      [ "$early" -eq 0 ] && [ -s "$work/taken" ]'
 
 echo 1 >"$ns/enable"
 hp_wait "nsid 1 back" hp_ns_visible_all "$HP_NQN" 1 3

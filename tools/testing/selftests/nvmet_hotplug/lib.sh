@@ -382,12 +382,23 @@ hp_dmesg_mark() {
 	echo "$HP_MARKER" >/dev/kmsg
 }
 
+# hp_dmesg_since_mark: the kernel log after this test's mark.  Fails (and
+# says so on stderr) when the mark is not in the log: a report that was
+# printed before the buffer wrapped must not pass for a clean log.
 hp_dmesg_since_mark() {
-	dmesg | awk -v m="$HP_MARKER" 'found { print } index($0, m) { found = 1 }'
+	dmesg | awk -v m="$HP_MARKER" '
+		found { print }
+		!found && index($0, m) { found = 1 }
+		END { exit !found }' && return 0
+	echo "# the kernel log no longer holds the mark '$HP_MARKER'" >&2
+	return 1
 }
 
 # Reports only: the boot banners of lockdep and kmemleak do not count.
-HP_BAD_DMESG='KASAN|BUG:|WARNING:|possible circular|possible recursive|inconsistent lock|DEBUG_LOCKS_WARN_ON|turning off the locking correctness validator|INFO: task .* blocked|hung_task|suspected memory leak|unreferenced object|general protection|Oops|RCU stall|soft lockup|refcount_t:|UBSAN'
+# RCU stalls as kernel/rcu/tree_stall.h prints them ("rcu: INFO:
+# rcu_preempt detected stalls on CPUs/tasks:", "... self-detected stall on
+# CPU"); kmemleak that turned itself off finds no leak any more.
+HP_BAD_DMESG='KASAN|BUG:|WARNING:|possible circular|possible recursive|inconsistent lock|DEBUG_LOCKS_WARN_ON|turning off the locking correctness validator|INFO: task .* blocked|hung_task|suspected memory leak|unreferenced object|general protection|Oops|Kernel panic|detected stalls on CPU|self-detected stall|RCU stall|soft lockup|refcount_t:|UBSAN|kmemleak: .*(disabled|Memory pool empty)'
 
 # Reports of the kernel we run on that are not ours to fix, each matched
 # exactly: the EPC core's WARN_ONCE, on every architecture without generic
@@ -399,8 +410,9 @@ HP_KNOWN_DMESG='WARNING: drivers/pci/endpoint/pci-epc-core\.c:[0-9]+ at __pci_ep
 hp_bad_dmesg() { grep -E "$HP_BAD_DMESG" | grep -Ev "$HP_KNOWN_DMESG"; }
 
 hp_dmesg_clean() {
-	local bad
-	bad=$(hp_dmesg_since_mark | hp_bad_dmesg)
+	local log bad
+	log=$(hp_dmesg_since_mark) || return 1
+	bad=$(echo "$log" | hp_bad_dmesg)
 	[ -z "$bad" ] && return 0
 	hp_log "kernel reported:"
 	echo "$bad" | head -n 40 | sed 's/^/#   /'
@@ -699,29 +711,71 @@ hp_pcie_teardown() {
 	return 0
 }
 
-# hp_verify_written WORK HOST FIO-ARGS...: after a hot-remove under a fio
-# write load run in WORK with --verify_state_save=1 (its JSON output in
-# WORK/write.json, its stderr in WORK/write.err), and the same backend
+# hp_fio_write WORK HOST FIO-ARGS...: fio's write load on HOST in the
+# background, run in WORK: its JSON output in WORK/write.json, its stderr
+# in WORK/write.err and, once it ends, its exit status in WORK/write.rc.
+# HP_FIO_PID is the process to wait for.
+hp_fio_write() {
+	local work=$1 host=$2
+	shift 2
+	rm -f "$work/write.rc"
+	(cd "$work" && fio --name=load --filename="$host" --do_verify=0 "$@" \
+		--output="$work/write.json" 2>"$work/write.err"
+	 echo $? >"$work/write.rc") &
+	HP_FIO_PID=$!
+	HP_BG_PIDS+=("$HP_FIO_PID")
+}
+
+# hp_verify_written WORK HOST FIO-ARGS...: after a hot-remove under the
+# load of hp_fio_write (with --verify_state_save=1), and the same backend
 # re-added as HOST: verify what fio wrote.  fio's saved state counts the
 # writes that failed when the device went away as done, and a failed write
 # need not be on the media: every block that does not verify must be one
-# whose write fio saw fail.  Logs the counts; 0 if nothing else is bad.
+# whose write fio saw fail.  fio's exit status must say what it saw (a
+# write that failed makes it exit non-zero, and only then may the verify
+# find bad blocks), and every byte fio saw written must have been read
+# back: the bytes verified are at least the bytes written and at most
+# those plus the failed writes.  Logs the counts; 0 if all holds.
 hp_verify_written() {
-	local work=$1 host=$2 bad written read
+	local work=$1 host=$2 bad nbad written read failed fbytes wrc vrc ok=1
 	shift 2
 	(cd "$work" && fio --name=load --filename="$host" --verify_only \
 		--verify_state_load=1 --continue_on_error=verify "$@" \
 		--output="$work/verify.json" 2>"$work/verify.err")
+	vrc=$?
+	wrc=$(cat "$work/write.rc" 2>/dev/null)
+	grep -Eo 'write offset=[0-9]+, buflen=[0-9]+' "$work/write.err" |
+		sort -u >"$work/failed.len"
 	hp_offsets 'write offset=[0-9]+' "$work/write.err" >"$work/failed"
 	hp_offsets 'verify.* offset [0-9]+' "$work/verify.err" >"$work/bad"
+	failed=$(wc -l <"$work/failed")
+	fbytes=$(awk -F'buflen=' '{ s += $2 } END { print s + 0 }' "$work/failed.len")
+	nbad=$(wc -l <"$work/bad")
 	bad=$(comm -23 "$work/bad" "$work/failed" | wc -l)
 	written=$(hp_fio_json "$work/write.json" '.write.io_bytes' 2>/dev/null)
 	read=$(hp_fio_json "$work/verify.json" '.read.io_bytes' 2>/dev/null)
-	hp_log "fio wrote ${written:-?} bytes, $(wc -l <"$work/failed") writes failed at the removal; verified ${read:-?} bytes, $(wc -l <"$work/bad") blocks bad, $bad of them not failed writes"
+	written=${written:-0}
+	read=${read:-0}
+	hp_log "fio wrote $written bytes (exit ${wrc:-none}), $failed writes ($fbytes bytes) failed at the removal; verified $read bytes (exit $vrc), $nbad blocks bad, $bad of them not failed writes"
 	if [ "$bad" -ne 0 ]; then
 		hp_log "blocks that fio saw written but read back wrong:"
 		comm -23 "$work/bad" "$work/failed" | head -n 20 | sed 's/^/#   /'
+		ok=0
 	fi
-	[ "$bad" -eq 0 ] && [ "${read:-0}" -gt 0 ] && [ "${written:-0}" -gt 0 ]
+	if [ -z "$wrc" ] || { [ "$failed" -gt 0 ] && [ "$wrc" = 0 ]; } ||
+	   { [ "$failed" -eq 0 ] && [ "$wrc" != 0 ]; }; then
+		hp_log "fio's exit status ${wrc:-none} does not match its $failed failed writes"
+		ok=0
+	fi
+	if [ "$vrc" != 0 ] && [ "$nbad" -eq 0 ]; then
+		hp_log "the verify exited $vrc with no bad block"
+		ok=0
+	fi
+	if [ "$written" -le 0 ] || [ "$read" -lt "$written" ] ||
+	   [ "$read" -gt $((written + fbytes)) ]; then
+		hp_log "verified bytes not in [written, written + failed] = [$written, $((written + fbytes))]"
+		ok=0
+	fi
+	[ $ok = 1 ]
 }
 hp_offsets() { grep -Eo "$1" "$2" | grep -Eo '[0-9]+$' | sort -u; }
