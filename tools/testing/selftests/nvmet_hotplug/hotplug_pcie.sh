@@ -187,7 +187,7 @@ r0=$(reads)
 hp_wait "fio reading" eval '[ "$(reads)" -gt $((r0 + 100)) ]'
 echo 0 >"$EPC_CFS/controllers/$EPC/start"
 hp_check "stop with the host live: its controller goes away, fio gets errors and exits" \
-	eval 'hp_wait "PCIe controller gone" pcie_gone && hp_wait "fio exit" eval "! hp_running $bg"'
+	eval 'hp_wait "PCIe controller gone" pcie_gone && hp_bg_failed "$bg"'
 # rmmod of pci-epc-loopback in every state of the link (no function yet
 # is checked at the start): its EPC, which exists from load on, pins it
 # (the EPC core's configfs group holds the module), so that no function's

@@ -51,23 +51,32 @@ ns=$(hp_ns_dir "$HP_NQN" 1)
 onsd=$(hp_ns_dir "$other_nqn" 1)
 ns2=$(hp_ns_dir "$HP_NQN" 2)
 
-# start_held: four direct writes of new random blocks, which the backend
-# holds for its delay, and wait until the target counts them in flight.
+# start_held [write]: four direct reads (or writes of new random blocks)
+# that the backend holds for its delay; waits until the target counts
+# them in flight.
+for i in 1 2 3 4; do
+	head -c 4096 /dev/urandom >"$work/pat$i"
+done
 HELD=()
 start_held() {
 	local i
 	HELD=()
 	for i in 1 2 3 4; do
-		head -c 4096 /dev/urandom >"$work/pat$i"
-		dd if="$work/pat$i" of="$host" bs=4k count=1 seek=$((i * 64)) \
-			oflag=direct status=none &
+		if [ "${1:-}" = write ]; then
+			dd if="$work/pat$i" of="$host" bs=4k count=1 \
+				seek=$((i * 64)) oflag=direct status=none &
+		else
+			dd if="$host" of=/dev/null bs=4k count=1 \
+				skip=$((i * 64)) iflag=direct status=none &
+		fi
 		HELD+=($!)
 		HP_BG_PIDS+=($!)
 	done
 	hp_wait "I/O held in the backend" eval '[ "$(inflight)" -gt 0 ]'
 }
 # held_done_intact: every held write of the last start_held completed
-# successfully and its block reads back as written.
+# successfully and its block is on the backend (read from the null_blk
+# device below dm-delay).  Then new random blocks for the next writes.
 held_done_intact() {
 	local i rc ok=1
 	for i in 1 2 3 4; do
@@ -75,8 +84,9 @@ held_done_intact() {
 		wait "${HELD[i - 1]}"
 		rc=$?
 		[ $rc = 0 ] || { hp_log "held write $i exited $rc"; ok=0; }
-		dd if="$host" bs=4k count=1 skip=$((i * 64)) iflag=direct status=none |
-			cmp -s - "$work/pat$i" || { hp_log "block $i does not read back as written"; ok=0; }
+		dd if="$nullb" bs=4k count=1 skip=$((i * 64)) iflag=direct status=none |
+			cmp -s - "$work/pat$i" || { hp_log "block $i is not on the backend as written"; ok=0; }
+		head -c 4096 /dev/urandom >"$work/pat$i"
 	done
 	[ $ok = 1 ]
 }
@@ -86,7 +96,7 @@ set_delay $DELAY_MS || ktap_exit_fail_msg "dm-delay reload"
 # on_timeout=fail
 echo $BOUND_MS >"$ns/hotplug/quiesce_timeout_ms"
 echo fail >"$ns/hotplug/on_timeout"
-start_held || ktap_exit_fail_msg "no I/O in flight"
+start_held write || ktap_exit_fail_msg "no I/O in flight"
 hp_log "in flight before the detach: $(inflight)"
 hp_timed_write "$ns/enable" 0
 rc=$HP_RC
@@ -173,7 +183,7 @@ hp_check "fail: the host still has nsid 1 on both controllers" \
 # the namespace stays live and its held writes complete).
 echo wait >"$ns/hotplug/on_timeout"
 set_delay $DELAY_MS
-start_held
+start_held write
 (echo 0 >"$ns/enable") 2>/dev/null &
 killed=$!
 hp_wait "quiescing" eval '[ "$(hp_state "$HP_NQN" 1)" = quiescing ]'

@@ -78,9 +78,9 @@ awk -v lbs="$lbs" -v taken="$work/taken" '
 		young = t
 		match($0, /slba=[0-9]+/); slba = substr($0, RSTART + 5, RLENGTH - 5)
 		match($0, /len=[0-9]+/); len = substr($0, RSTART + 4, RLENGTH - 4)
-		printf "%d %d\n", slba * lbs, (len + 1) * lbs >taken
+		print slba * lbs, (len + 1) * lbs > taken
 	}
-	END { printf "%d %d %d\n", (end - start) * 1000, (young - start) * 1000, young > 0 }
+	END { printf "%d %d %d\n", (end - start) * 1000, (young - start) * 1000, (young > 0) }
 ' "$TRACEFS/trace" >"$work/times"
 read -r took young_ms seen <"$work/times"
 remaining=$((young_ms + DELAY_MS))

@@ -26,7 +26,7 @@ cleanup() {
 trap 'cleanup; rmmod scsi_debug 2>/dev/null' EXIT
 work=$(mktemp -d)
 ktap_print_header
-ktap_set_plan 19
+ktap_set_plan 20
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
@@ -36,56 +36,82 @@ dev_b=$(hp_nullb_create hpswb 32) || ktap_exit_fail_msg "null_blk b"
 dev_c=$(hp_nullb_create hpswc 32 blocksize=4096) || ktap_exit_fail_msg "null_blk c"
 hp_setup_live swap "$dev_a"
 ns=$(hp_ns_dir "$HP_NQN" 1)
+
+# a and b hold different data: a swap that left I/O on the old device
+# would show.  The namespace starts on a through dm-delay (writes take
+# 100 ms), so that writes are in flight when the swap starts.
+head -c $((16 << 20)) /dev/urandom >"$work/a.img"
+head -c $((16 << 20)) /dev/urandom >"$work/b.img"
+dd if="$work/a.img" of="$dev_a" bs=1M oflag=direct status=none &&
+	dd if="$work/b.img" of="$dev_b" bs=1M oflag=direct status=none ||
+	ktap_exit_fail_msg "filling a and b"
+slow_a=$(hp_dm_delay hpswaslow "$dev_a" 0 100) || ktap_exit_fail_msg "dm-delay"
+echo 1 >"$ns/hotplug/keep_identity"
+echo "$slow_a" >"$ns/hotplug/swap" || ktap_exit_fail_msg "onto the delayed a"
+hp_wait "the host sees nsid 1" hp_ns_visible_all "$HP_NQN" 1 2 ||
+	ktap_exit_fail_msg "nsid 1 after the swap onto a"
 host=$(hp_disk "$HP_NQN" 1)
 disk=${host#/dev/}
 ino=$(stat -Lc %i "/sys/block/$disk")
+# md5 DEV MIB: the first MIB MiB of DEV, read past any cache
+md5() { dd if="$1" bs=1M count="$2" iflag=direct status=none | md5sum | cut -d' ' -f1; }
+wsect() { awk '{ print $7 }' "/sys/block/$1/stat"; }
 
-# Known data on a, copied to b: the swap moves the namespace to identical
-# content, so a verifying read load must see no difference and no error.
-job=(--name=swapload --filename="$host" --rw=write --bs=64k --size=8M
-     --direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c
-     --output-format=json)
-(cd "$work" && fio "${job[@]}" --do_verify=0 --output="$work/write.json") ||
-	ktap_exit_fail_msg "writing the data"
-dd if="$dev_a" of="$dev_b" bs=1M count=8 iflag=direct oflag=direct status=none ||
-	ktap_exit_fail_msg "copying a to b"
-
-# Verifying reads in a loop until told to stop; counts runs and failures.
+# Writes to the first 8 MiB in a loop until told to stop (no verify: a
+# and b differ); counts runs and failed runs (fio's exit status).
+job=(--name=swapload --filename="$host" --rw=randwrite --bs=64k --size=8M
+     --direct=1 --ioengine=libaio --iodepth=8 --output-format=json)
 echo 0 >"$work/runs"
 echo 0 >"$work/fails"
 (
 	while [ ! -e "$work/stop" ]; do
-		if (cd "$work" && fio "${job[@]}" --verify_only \
-			--output="$work/verify.json"); then
+		if (cd "$work" && fio "${job[@]}" --output="$work/load.json" \
+			2>"$work/load.err"); then
 			echo $(($(cat "$work/runs") + 1)) >"$work/runs"
 		else
 			echo $(($(cat "$work/fails") + 1)) >"$work/fails"
-			cp "$work/verify.json" "$work/failed.json"
+			cp "$work/load.err" "$work/failed.err"
 		fi
 	done
 ) &
 HP_BG_PIDS+=($!)
 loop=$!
-hp_wait "first verify run" eval '[ "$(cat "$work/runs")" -ge 1 ]'
+hp_wait "first load run" eval '[ "$(cat "$work/runs")" -ge 1 ]'
 
 # 1. keep_identity=1: quiesce, switch, resume, one AEN.
-echo 1 >"$ns/hotplug/keep_identity"
 aens0=$(hp_stat "$HP_NQN" 1 aens_sent)
 hp_trace_aen_start || ktap_exit_fail_msg "trace events"
-hp_check "swap keeping the identity succeeds under load" \
-	eval 'echo "$dev_b" >"$ns/hotplug/swap"'
+hp_wait "writes in flight" eval '[ "$(cat "$ns/hotplug/inflight")" -gt 0 ]'
+inflight=$(cat "$ns/hotplug/inflight")
+hp_check "swap keeping the identity succeeds with writes in flight ($inflight)" \
+	eval '[ "$inflight" -gt 0 ] && echo "$dev_b" >"$ns/hotplug/swap"'
+sum_a=$(md5 "$dev_a" 16)
+wb0=$(wsect hpswb)
 runs0=$(cat "$work/runs")
 hp_check "the namespace is live on the new device, one swap counted" \
 	eval '[ "$(hp_state "$HP_NQN" 1)" = live ] &&
 	      [ "$(cat "$ns/device_path")" = "$dev_b" ] &&
-	      [ "$(hp_stat "$HP_NQN" 1 swaps)" -eq 1 ]'
-hp_wait "two more verify runs" eval '[ "$(cat "$work/runs")" -ge $((runs0 + 2)) ]'
+	      [ "$(hp_stat "$HP_NQN" 1 swaps)" -eq 2 ]'
+hp_wait "two more load runs" eval '[ "$(cat "$work/runs")" -ge $((runs0 + 2)) ]'
 touch "$work/stop"
-hp_wait "verify loop ends" eval "! hp_running $loop"
-hp_log "verify runs: $(cat "$work/runs"), failures: $(cat "$work/fails")"
-[ -e "$work/failed.json" ] && head -n 40 "$work/failed.json" | sed 's/^/#   /'
-hp_check "the verifying load saw no error across the swap" \
+hp_wait "load loop ends" eval "! hp_running $loop"
+hp_log "load runs: $(cat "$work/runs"), failed runs: $(cat "$work/fails")"
+[ -e "$work/failed.err" ] && head -n 20 "$work/failed.err" | sed 's/^/#   /'
+hp_check "the write load saw no error across the swap" \
 	eval '[ "$(cat "$work/fails")" -eq 0 ] && [ "$(cat "$work/runs")" -ge 3 ]'
+# After the swap: the load's writes went to b (16 MiB in two runs), a
+# new write through the host reads back from b, a read of what the load
+# never wrote returns b's data, and a has not changed since the swap.
+head -c $((1 << 20)) /dev/urandom >"$work/probe"
+dd if="$work/probe" of="$host" bs=1M seek=4 oflag=direct status=none
+wb=$((($(wsect hpswb) - wb0) / 2048))
+hp_log "after the swap: $wb MiB written to b"
+hp_check "after the swap writes land on the new device, reads come from it, the old one is untouched" \
+	eval '[ "$wb" -ge 16 ] &&
+	      dd if="$dev_b" bs=1M skip=4 count=1 iflag=direct status=none | cmp -s - "$work/probe" &&
+	      dd if="$host" bs=1M skip=12 count=2 iflag=direct status=none |
+		cmp -s - <(dd if="$work/b.img" bs=1M skip=12 count=2 status=none) &&
+	      [ "$(md5 "$dev_a" 16)" = "$sum_a" ]'
 hp_check "the host kept its block device (same name, same sysfs node)" \
 	eval '[ "$(hp_disk "$HP_NQN" 1)" = "$host" ] &&
 	      [ "$(stat -Lc %i "/sys/block/$disk")" = "$ino" ]'
@@ -109,7 +135,7 @@ uuid0=$(cat "$ns/device_uuid")
 hp_check "swap with a new identity succeeds and changes the UUID" \
 	eval 'echo "$dev_a" >"$ns/hotplug/swap" &&
 	      [ "$(cat "$ns/device_uuid")" != "$uuid0" ] &&
-	      [ "$(hp_stat "$HP_NQN" 1 swaps)" -eq 2 ]'
+	      [ "$(hp_stat "$HP_NQN" 1 swaps)" -eq 3 ]'
 uuid1=$(cat "$ns/device_uuid")
 host_uuid_is_new() {
 	local d
@@ -192,7 +218,7 @@ swaps_under "$reader"
 [ -e "$work/odd" ] && hp_log "device_path read as: $(head -c 200 "$work/odd" | od -c | head -n 3)"
 hp_check "50 swaps under readers of device_path and the identifiers" \
 	eval '[ $swaps_ok = 1 ] && [ ! -e "$work/odd" ] &&
-	      [ "$(hp_stat "$HP_NQN" 1 swaps)" -eq 53 ]'
+	      [ "$(hp_stat "$HP_NQN" 1 swaps)" -eq 54 ]'
 
 # 6. Writers of nvmet's identity files during 50 keep-identity swaps: the
 #    namespace is detached for a moment inside each swap, and a write that
@@ -221,7 +247,7 @@ hp_check "50 keep-identity swaps under writers: no write got in, the identity st
 	      [ "$(cat "$ns/device_uuid")" = "$uuid_k" ] &&
 	      [ "$(cat "$ns/device_nguid")" = "$nguid_k" ] &&
 	      [ "$(cat "$ns/device_path")" = "$dev_d" ] &&
-	      [ "$(hp_stat "$HP_NQN" 1 swaps)" -eq 103 ]'
+	      [ "$(hp_stat "$HP_NQN" 1 swaps)" -eq 104 ]'
 
 # 7. Reservations: a keep-identity swap would drop the registrations.
 dev_f=$(hp_nullb_create hpswf 16) || ktap_exit_fail_msg "null_blk f"

@@ -613,6 +613,17 @@ hp_running() {
 }
 
 # Start of a test: load the modules and remove what an aborted run left.
+# hp_bg_failed PID: PID, a child of this shell, has ended (waited for with
+# the usual timeout) with a non-zero exit status: the load saw an error.
+hp_bg_failed() {
+	local rc
+	hp_wait "process $1 ends" eval "! hp_running $1" || return 1
+	wait "$1"
+	rc=$?
+	hp_log "process $1 exited $rc"
+	[ "$rc" -ne 0 ]
+}
+
 hp_start() {
 	hp_load_modules "$@" || return 1
 	hp_cleanup
