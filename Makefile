@@ -8,6 +8,9 @@
 #   make check           build, style checks, and the kselftest suite in a VM
 #   make demo            hot-remove and hot-add under fio load, in a VM
 #                        (PCIE=1: over PCIe, nvmet-pci-epf + pci-epc-loopback)
+#   make soak            CYCLES= (1000) hot-remove/hot-add cycles under fio
+#                        verify load and SWAPS= (1000) swaps, in a VM on the
+#                        debug kernel (not part of make check)
 #   make bench           nvmet-hotplug vs stock nvmet on a non-debug kernel
 #                        (BENCH_OUT=file.json, default results/bench/)
 #   make repro-textpoke  the guest-killing "Oops: int3" of live text patching
@@ -28,6 +31,15 @@ modules:
 
 check:
 	@tools/check.sh $(TESTS)
+
+# tools/testing/selftests/nvmet_hotplug/soak.sh in one boot, its KTAP
+# output in results/soak/soak.tap
+CYCLES ?= 1000
+SWAPS ?= 1000
+soak:
+	@tools/in-vm.sh soak "HP_TRACE=0 CYCLES=$(CYCLES) SWAPS=$(SWAPS) \
+		WAIT_TIMEOUT=120 tools/testing/selftests/nvmet_hotplug/soak.sh \
+		2>&1 | tee results/soak/soak.tap"
 
 # PCIE=1: the host is the stock nvme PCI driver, on nvmet-pci-epf and the
 # loopback PCI endpoint controller
@@ -57,4 +69,4 @@ install:
 clean:
 	rm -rf .build results
 
-.PHONY: all modules check demo bench repro-textpoke style install clean
+.PHONY: all modules check soak demo bench repro-textpoke style install clean

@@ -37,6 +37,7 @@ enum nvmet_hp_batch_res {
  * @hp: their hotplug state
  * @res: outcome of each
  * @err: errno of each failure
+ * @changed: room for the NSIDs to report to the controllers
  */
 struct nvmet_hp_batch {
 	struct nvmet_hp_subsys	*hs;
@@ -47,6 +48,7 @@ struct nvmet_hp_batch {
 	struct nvmet_hp_ns	**hp;
 	u8			*res;
 	int			*err;
+	u32			*changed;
 };
 
 static int nvmet_hp_cmp_u32(const void *a, const void *b)
@@ -316,32 +318,44 @@ static int nvmet_hp_batch_attach(struct nvmet_hp_batch *b)
 }
 
 /*
- * One hold of the subsystem lock for all: the first NSID queues the AEN of
- * each controller, the others are only added to its Changed NS List.  A
- * namespace whose quiesce was given up (-ETIMEDOUT, -ERESTARTSYS) is
+ * All the NSIDs in one report: each controller's Changed NS List gets every
+ * one of them before its one AEN is queued (nvmet_ns_list_changed()), so a
+ * host that answers the AEN at once reads the whole list and gets no second
+ * AEN for the batch.  The AENs are counted on the first namespace reported.
+ * A namespace whose quiesce was given up (-ETIMEDOUT, -ERESTARTSYS) is
  * reported too: a controller that scanned meanwhile may have left it out
  * (nvmet_hp_quiesce_give_up()).
  */
 static void nvmet_hp_batch_notify(struct nvmet_hp_batch *b)
 {
 	struct nvmet_subsys *subsys = b->hs->subsys;
-	struct nvmet_hp_ns *hp;
-	u32 i;
+	struct nvmet_hp_ns *hp, *first = NULL;
+	u32 i, n = 0, aens;
 
-	mutex_lock(&subsys->lock);
 	for (i = 0; i < b->nr; i++) {
 		hp = b->hp[i];
 		if (b->res[i] == NVMET_HP_BATCH_FAILED && !b->attach &&
-		    (b->err[i] == -ETIMEDOUT || b->err[i] == -ERESTARTSYS))
-			__nvmet_hp_notify(hp);
+		    (b->err[i] == -ETIMEDOUT || b->err[i] == -ERESTARTSYS)) {
+			b->changed[n++] = b->nsids[i];
+			first = first ?: hp;
+		}
 		if (b->res[i] != NVMET_HP_BATCH_CHANGED)
 			continue;
-		__nvmet_hp_notify(hp);
+		b->changed[n++] = b->nsids[i];
+		first = first ?: hp;
 		spin_lock(&hp->state_lock);
 		hp->stats.batch_ops++;
 		spin_unlock(&hp->state_lock);
 	}
+	if (!n)
+		return;
+
+	mutex_lock(&subsys->lock);
+	aens = nvmet_ns_list_changed(subsys, b->changed, n);
 	mutex_unlock(&subsys->lock);
+	spin_lock(&first->state_lock);
+	first->stats.aens_sent += aens;
+	spin_unlock(&first->state_lock);
 }
 
 static void nvmet_hp_batch_log_failure(struct nvmet_hp_batch *b, int ret,
@@ -434,7 +448,8 @@ int nvmet_hp_batch(struct nvmet_hp_subsys *hs, bool attach, const u32 *nsids,
 	b.hp = kcalloc(nr, sizeof(*b.hp), GFP_KERNEL);
 	b.res = kcalloc(nr, sizeof(*b.res), GFP_KERNEL);
 	b.err = kcalloc(nr, sizeof(*b.err), GFP_KERNEL);
-	if (!b.ns || !b.hp || !b.res || !b.err)
+	b.changed = kcalloc(nr, sizeof(*b.changed), GFP_KERNEL);
+	if (!b.ns || !b.hp || !b.res || !b.err || !b.changed)
 		goto out_free;
 
 	ret = nvmet_hp_batch_pin(&b);
@@ -482,6 +497,7 @@ out_rejected:
 	hs->stats.batch_rejected++;
 	spin_unlock(&hs->report_lock);
 out_free:
+	kfree(b.changed);
 	kfree(b.err);
 	kfree(b.res);
 	kfree(b.hp);

@@ -226,40 +226,28 @@ void nvmet_hp_set_state(struct nvmet_hp_ns *hp, enum nvmet_hp_state state,
 	spin_unlock(&hp->state_lock);
 }
 
-/*
- * Queue the change on every controller of the subsystem.  Controllers that
- * are not live yet are not on subsys->ctrls and see the namespace in their
- * own Identify at start; nvmet_ns_changed() skips controllers that masked
- * the event or were sent one they have not acknowledged by reading the
- * Changed Namespace List log (the NSID is still added to the log).
- */
-void __nvmet_hp_notify(struct nvmet_hp_ns *hp)
-{
-	u32 nr;
-
-	lockdep_assert_held(&hp->ns->subsys->lock);
-
-	nr = nvmet_ns_changed(hp->ns->subsys, hp->ns->nsid);
-	spin_lock(&hp->state_lock);
-	hp->stats.aens_sent += nr;
-	spin_unlock(&hp->state_lock);
-}
-
 /**
  * nvmet_hp_notify() - report a change of one namespace to every controller
  * @hp: namespace that changed
  *
- * A batch calls __nvmet_hp_notify() for each of its namespaces under one
- * hold of the subsystem lock instead: the first queues the AEN of each
- * controller, the others only add their NSID to the log.
+ * Controllers that are not live yet are not on subsys->ctrls and see the
+ * namespace in their own Identify at start; nvmet_ns_changed() skips
+ * controllers that masked the event or were sent one they have not
+ * acknowledged by reading the Changed Namespace List log (the NSID is
+ * still added to the log).  A batch reports all of its namespaces at once
+ * instead (nvmet_hp_batch_notify()).
  */
 void nvmet_hp_notify(struct nvmet_hp_ns *hp)
 {
 	struct nvmet_subsys *subsys = hp->ns->subsys;
+	u32 nr;
 
 	mutex_lock(&subsys->lock);
-	__nvmet_hp_notify(hp);
+	nr = nvmet_ns_changed(subsys, hp->ns->nsid);
 	mutex_unlock(&subsys->lock);
+	spin_lock(&hp->state_lock);
+	hp->stats.aens_sent += nr;
+	spin_unlock(&hp->state_lock);
 }
 
 /**

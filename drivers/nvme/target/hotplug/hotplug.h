@@ -216,7 +216,6 @@ void nvmet_hp_finish_detach(struct nvmet_hp_ns *hp, ktime_t start,
 			    enum nvmet_hp_state state, const char *reason);
 void nvmet_hp_set_state(struct nvmet_hp_ns *hp, enum nvmet_hp_state state,
 			const char *reason, int err);
-void __nvmet_hp_notify(struct nvmet_hp_ns *hp);
 void nvmet_hp_notify(struct nvmet_hp_ns *hp);
 const char *nvmet_hp_state_name(enum nvmet_hp_state state);
 unsigned long nvmet_hp_ns_inflight(struct nvmet_hp_ns *hp);

@@ -5,11 +5,12 @@
 # "enable" writes do (counted with the rcu_grace_period tracepoint when the
 # kernel has it, else timed; measured before the host connects, so that
 # the host's own scanning does not blur the count); then with the host
-# connected the host ends with exactly the expected namespaces and each
-# controller gets one AEN per batch.  Bad NSID lists are refused and
-# change nothing; a batch that fails part-way says which NSIDs changed.
-# The host adds or removes 256 namespaces per step, slow in TCG: it is
-# connected through one (loop) controller here; the other tests cover two.
+# connected through two controllers (loop and tcp) the host ends with
+# exactly the expected namespaces, each controller gets one AEN per batch
+# (host trace), and the Changed Namespace List of a controller that
+# masked the notice names exactly the NSIDs the batch changed.  Bad NSID
+# lists are refused and change nothing; a batch that fails part-way says
+# which NSIDs changed.
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-600}
 . "$(dirname "$0")/lib.sh"
 
@@ -17,13 +18,16 @@ NR=256
 # rcu_grace_period, enabled at boot in its own instance (lib.sh)
 INST=$HP_TRACE_GP
 hp_require_root
+HP_WORK=$(mktemp -d)
 cleanup() {
 	[ -d "$INST" ] && echo 0 >"$INST/tracing_on"
+	hp_trace_aen_stop 2>/dev/null
 	hp_cleanup
+	rm -rf "$HP_WORK"
 }
 trap cleanup EXIT
 ktap_print_header
-ktap_set_plan 21
+ktap_set_plan 23
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
@@ -101,9 +105,11 @@ measure eval 'echo 1-$NR >"$shp/attach"'
 hp_log "batch attach of $NR: ${MS} ms, ${GPS:-?} grace periods"
 hp_check "batch attach of 1-$NR succeeds" eval '[ $RC -eq 0 ] && all_are 1'
 
-# 2. With the host connected.
+# 2. With the host connected through two controllers.
 hp_port_create 1 loop || ktap_exit_fail_msg "port"
+hp_port_create 2 tcp || ktap_exit_fail_msg "tcp port"
 hp_port_link 1 "$HP_NQN" || ktap_exit_fail_msg "port link"
+hp_port_link 2 "$HP_NQN" || ktap_exit_fail_msg "tcp port link"
 # A keep-alive of 120 s: the host no longer re-arms its keep-alive once
 # it deletes a controller (nvme_keep_alive_end_io()), and in TCG on the
 # debug kernel removing 256 disks takes it longer than the default 5 s, so
@@ -111,23 +117,48 @@ hp_port_link 1 "$HP_NQN" || ktap_exit_fail_msg "port link"
 # this test is not about; a whole-suite run lost the guest in this
 # cleanup).
 HP_KATO=120 hp_connect "$HP_NQN" loop >/dev/null || ktap_exit_fail_msg "connect"
+HP_KATO=120 hp_connect "$HP_NQN" tcp >/dev/null || ktap_exit_fail_msg "connect tcp"
+hp_wait "two controllers" hp_nr_ctrls_is "$HP_NQN" 2 || ktap_exit_fail_msg "two controllers"
+read -r c1 c2 <<<"$(hp_ctrls "$HP_NQN" | tr '\n' ' ')"
 hp_wait "$NR namespaces on the host" hp_every_ctrl_has_nr "$HP_NQN" $NR ||
 	ktap_exit_fail_msg "the host does not see $NR namespaces"
+# host_aens CTRL: Namespace Attribute Changed AENs CTRL got (host trace)
+host_aens() { grep 'nvme_async_event:' "$TRACEFS/trace" | grep -c " $1: NVME_AEN=0x040002"; }
+# cnl CTRL: the NSIDs in CTRL's Changed Namespace List, one per line
+cnl() {
+	nvme changed-ns-list-log "/dev/$1" -b | od -An -tu4 -v |
+		tr -s ' ' '\n' | grep -Ev '^0?$'
+}
+hp_trace_aen_start || ktap_exit_fail_msg "trace events"
 aens0=$(sum_aens)
 hp_check "batch detach of 1-$NR with the host connected" \
 	eval 'echo 1-$NR >"$shp/detach"'
 hp_check "the host has no namespace left" \
 	hp_wait "none left" hp_every_ctrl_has_nr "$HP_NQN" 0
 aens=$(($(sum_aens) - aens0))
-hp_log "AENs queued for the batch detach: $aens"
-# 1, or 2 if the host read the log while the batch was still adding NSIDs
-# to it (the read clears the mask): never one per namespace.
-hp_check "one AEN for the whole batch, not one per namespace" \
-	eval '[ "$aens" -ge 1 ] && [ "$aens" -le 2 ]'
+n1=$(host_aens "$c1")
+n2=$(host_aens "$c2")
+hp_log "the batch detach: $aens AENs queued by the target; the host got $n1 on $c1, $n2 on $c2"
+hp_check "one AEN per controller for the whole batch (host trace and target)" \
+	eval '[ "$n1" = 1 ] && [ "$n2" = 1 ] && [ "$aens" = 2 ]'
+# Attach with the notice masked on the second controller: the first gets
+# one AEN, the second none, and its log names exactly 1-NR.
+nvme set-feature "/dev/$c2" -f 0x0b -v 0 >/dev/null ||
+	ktap_exit_fail_msg "set-feature on $c2"
+echo >"$TRACEFS/trace"
 hp_check "batch attach of 1-$NR with the host connected" \
 	eval 'echo 1-$NR >"$shp/attach"'
+hp_wait "$NR on $c1" eval '[ "$(hp_ctrl_nr_ns "$c1")" -eq $NR ]'
+n1=$(host_aens "$c1")
+n2=$(host_aens "$c2")
+cnl "$c2" >"$HP_WORK/cnl"
+hp_log "the batch attach: the host got $n1 AENs on $c1, $n2 on the masked $c2, whose log names $(wc -l <"$HP_WORK/cnl") NSIDs"
+hp_check "one AEN to the unmasked controller, none to the masked one, whose log names exactly 1-$NR" \
+	eval '[ "$n1" = 1 ] && [ "$n2" = 0 ] && [ "$(cat "$HP_WORK/cnl")" = "$(seq 1 $NR)" ]'
+nvme set-feature "/dev/$c2" -f 0x0b -v 0x100 >/dev/null
+nvme ns-rescan "/dev/$c2"
 expect=$(seq 1 $NR)
-hp_check "the host ends with exactly nsids 1-$NR" \
+hp_check "the host ends with exactly nsids 1-$NR on both controllers" \
 	eval 'hp_wait "$NR back" hp_every_ctrl_has_nr "$HP_NQN" $NR &&
 	      [ "$(hp_visible_nsids "$HP_NQN")" = "$expect" ]'
 
@@ -161,6 +192,11 @@ hp_ns_create "$HP_NQN" 257 /dev/nvmet-hotplug-no-such-device 0 ||
 	ktap_exit_fail_msg "nsid 257"
 hp_ns_create "$HP_NQN" 258 "${devs[1]}" 0 || ktap_exit_fail_msg "nsid 258"
 echo 250-256 >"$shp/detach" || ktap_exit_fail_msg "detach 250-256"
+hp_wait "249 namespaces" hp_every_ctrl_has_nr "$HP_NQN" 249 ||
+	ktap_exit_fail_msg "the host did not drop 250-256"
+# The first controller masks the notice: its log must name what changed.
+nvme set-feature "/dev/$c1" -f 0x0b -v 0 >/dev/null ||
+	ktap_exit_fail_msg "set-feature on $c1"
 hp_log_mark
 hp_check "an attach batch with a missing device fails and says what changed" \
 	eval '! (echo 250-258 >"$shp/attach") 2>/dev/null &&
@@ -168,6 +204,11 @@ hp_check "an attach batch with a missing device fails and says what changed" \
 	      grep -qx "failed 257" "$shp/last_batch" &&
 	      [ "$(hp_state "$HP_NQN" 257)" = failed ] &&
 	      hp_logged_since_mark "batch attach on .* failed .*changed 250-256,258 .*failed 257"'
+hp_check "the masked controller's log names exactly what changed (250-256, 258)" \
+	eval '[ "$(cnl "$c1" | paste -s -d " ")" = "$(echo $(seq 250 256) 258)" ]'
+nvme set-feature "/dev/$c1" -f 0x0b -v 0x100 >/dev/null
+nvme ns-rescan "/dev/$c1"
+hp_trace_aen_stop
 expect=$( (seq 1 256; echo 258) | sort -n)
 hp_check "the host sees the namespaces that changed and not nsid 257" \
 	eval 'hp_wait "257 namespaces" hp_every_ctrl_has_nr "$HP_NQN" 257 &&

@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Soak (make soak, not part of make check): CYCLES hot-remove/hot-add
+# cycles of one NSID under a fio write load with verification, the host
+# connected through two controllers (loop and tcp; writes held 20 ms by
+# dm-delay, so that some are in flight at each removal), then SWAPS swaps
+# that alternate keep_identity (1, 0, 1, ...), each followed by a read
+# through the host that must return the data both devices hold.
+# Prints the cycles and swaps done, the misses (a host controller that did
+# not follow within WAIT_TIMEOUT), the verify errors and the kernel's
+# reports; KTAP, one case per phase and one for dmesg.
+#
+#   CYCLES=1000 SWAPS=1000 soak.sh
+. "$(dirname "$0")/lib.sh"
+
+CYCLES=${CYCLES:-1000}
+SWAPS=${SWAPS:-1000}
+hp_require_root
+work=$(mktemp -d)
+trap 'hp_cleanup; rm -rf "$work"' EXIT
+ktap_print_header
+ktap_set_plan 3
+
+hp_start || ktap_exit_fail_msg "cannot load modules"
+hp_dmesg_mark start
+dev=$(hp_nullb_create hpsoak 64) || ktap_exit_fail_msg "null_blk"
+dev2=$(hp_nullb_create hpsoak2 64) || ktap_exit_fail_msg "null_blk 2"
+slow=$(hp_dm_delay hpsoakslow "$dev" 0 20) || ktap_exit_fail_msg "dm-delay"
+hp_setup_live soak "$slow"
+ns=$(hp_ns_dir "$HP_NQN" 1)
+
+# 1. Remove and add under a write load: fio writes (4 jobs, 1 MiB, with a
+#    verify state), the namespace is removed once writes are in flight,
+#    the host must drop it on both controllers, it is added back, the
+#    host must see it on both, and what fio saw written must verify.
+fio_args=(--rw=write --bs=1M --numjobs=4 --size=8M --offset_increment=8M
+	  --direct=1 --ioengine=libaio --iodepth=2 --verify=crc32c
+	  --verify_state_save=1 --output-format=json)
+done_cycles=0 misses=0 verify_bad=0 t0=$SECONDS
+for c in $(seq 1 "$CYCLES"); do
+	host=$(hp_disk "$HP_NQN" 1) || { misses=$((misses + 1)); break; }
+	rm -f "$work"/*.state
+	hp_fio_write "$work" "$host" "${fio_args[@]}"
+	hp_wait "writes in flight" eval '[ "$(cat "$ns/hotplug/inflight")" -gt 0 ] || ! hp_running $HP_FIO_PID'
+	echo 0 >"$ns/enable" || { hp_log "cycle $c: disable failed"; break; }
+	hp_wait "nsid 1 gone" hp_ns_gone_all "$HP_NQN" 1 || misses=$((misses + 1))
+	hp_wait "fio exit" eval "! hp_running $HP_FIO_PID"
+	echo 1 >"$ns/enable" || { hp_log "cycle $c: enable failed"; break; }
+	hp_wait "nsid 1 back" hp_ns_visible_all "$HP_NQN" 1 2 || { misses=$((misses + 1)); break; }
+	host=$(hp_disk "$HP_NQN" 1)
+	hp_verify_written "$work" "$host" "${fio_args[@]}" >"$work/verify.log" ||
+		{ verify_bad=$((verify_bad + 1)); sed 's/^/#   /' "$work/verify.log"; }
+	done_cycles=$c
+	[ $((c % 50)) = 0 ] && hp_log "cycle $c: $misses misses, $verify_bad bad verifies, $((SECONDS - t0)) s"
+done
+hp_log "remove/add: $done_cycles of $CYCLES cycles in $((SECONDS - t0)) s, $misses misses, $verify_bad cycles with verify errors"
+hp_check "$CYCLES remove/add cycles under load: no miss, no verify error" \
+	eval '[ $done_cycles = $CYCLES ] && [ $misses = 0 ] && [ $verify_bad = 0 ]'
+
+# 2. Swaps between the two devices, alternating keep_identity, each
+#    followed by a read of data that both devices hold.
+host=$(hp_disk "$HP_NQN" 1)
+dd if=/dev/urandom of="$work/data" bs=1M count=8 status=none
+dd if="$work/data" of="$dev" bs=1M oflag=direct status=none
+dd if="$work/data" of="$dev2" bs=1M oflag=direct status=none
+sum=$(md5sum <"$work/data" | cut -d' ' -f1)
+done_swaps=0 swap_misses=0 read_bad=0 t0=$SECONDS
+for s in $(seq 1 "$SWAPS"); do
+	echo $((s % 2)) >"$ns/hotplug/keep_identity"
+	if [ $((s % 2)) = 1 ]; then d=$dev2; else d=$slow; fi
+	echo "$d" >"$ns/hotplug/swap" || { hp_log "swap $s failed"; break; }
+	hp_wait "nsid 1 on both controllers" hp_ns_visible_all "$HP_NQN" 1 2 ||
+		{ swap_misses=$((swap_misses + 1)); break; }
+	host=$(hp_disk "$HP_NQN" 1)
+	got=$(dd if="$host" bs=1M count=8 iflag=direct status=none | md5sum | cut -d' ' -f1)
+	[ "$got" = "$sum" ] || read_bad=$((read_bad + 1))
+	done_swaps=$s
+	[ $((s % 50)) = 0 ] && hp_log "swap $s: $swap_misses misses, $read_bad bad reads, $((SECONDS - t0)) s"
+done
+hp_log "swaps: $done_swaps of $SWAPS in $((SECONDS - t0)) s, $swap_misses misses, $read_bad reads that did not match"
+hp_check "$SWAPS swaps of alternating identity: no miss, every read matches" \
+	eval '[ $done_swaps = $SWAPS ] && [ $swap_misses = 0 ] && [ $read_bad = 0 ]'
+reports=$(hp_dmesg_since_mark | hp_bad_dmesg | wc -l)
+hp_log "kernel reports: $reports"
+hp_check "dmesg clean" hp_dmesg_clean
+ktap_finished
