@@ -46,6 +46,9 @@ fio_args=(--rw=write --bs=1M --numjobs=16 --size=6M --offset_increment=6M
 echo $BOUND_MS >"$ns/hotplug/quiesce_timeout_ms"
 lbs=$(blockdev --getss "$host")
 hp_trace_aen_start || ktap_exit_fail_msg "trace events"
+# nvmet_req_init keeps every command of this test, I/O too (lib.sh keeps
+# only the admin queue's; the next hp_trace_ready puts that back).
+echo 0 >"$TRACEFS/events/nvmet/nvmet_req_init/filter"
 hp_fio_write "$work" "$host" "${fio_args[@]}"
 fio_pid=$HP_FIO_PID
 
@@ -82,6 +85,7 @@ awk -v lbs="$lbs" -v taken="$work/taken" '
 	}
 	END { printf "%d %d %d\n", (end - start) * 1000, (young - start) * 1000, (young > 0) }
 ' "$TRACEFS/trace" >"$work/times"
+echo 'qid == 0' >"$TRACEFS/events/nvmet/nvmet_req_init/filter"
 read -r took young_ms seen <"$work/times"
 remaining=$((young_ms + DELAY_MS))
 last_ms=$(($(hp_stat "$HP_NQN" 1 last_quiesce_us) / 1000))
