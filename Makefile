@@ -37,9 +37,10 @@ check:
 CYCLES ?= 1000
 SWAPS ?= 1000
 soak:
-	@tools/in-vm.sh soak "HP_TRACE=0 CYCLES=$(CYCLES) SWAPS=$(SWAPS) \
-		WAIT_TIMEOUT=120 tools/testing/selftests/nvmet_hotplug/soak.sh \
-		2>&1 | tee results/soak/soak.tap"
+	@tools/in-vm.sh soak "bash -c 'set -o pipefail; HP_TRACE=0 \
+		CYCLES=$(CYCLES) SWAPS=$(SWAPS) WAIT_TIMEOUT=120 \
+		tools/testing/selftests/nvmet_hotplug/soak.sh 2>&1 | \
+		tee results/soak/soak.tap'"
 
 # PCIE=1: the host is the stock nvme PCI driver, on nvmet-pci-epf and the
 # loopback PCI endpoint controller

@@ -7,6 +7,8 @@
 # write returns 0 or EBUSY; nothing hangs; once quiet, the target's state
 # and the view of both host controllers agree on every NSID, and dmesg is
 # clean.
+# 400 toggles with host rescans behind each: slow in TCG
+WAIT_TIMEOUT=${WAIT_TIMEOUT:-600}
 . "$(dirname "$0")/lib.sh"
 
 TOGGLES=${TOGGLES:-200}
@@ -30,7 +32,8 @@ echo 1 >"$nss/7/hotplug/keep_identity" || ktap_exit_fail_msg "keep_identity"
 echo 1 >"$nss/8/hotplug/backend_watch" || ktap_exit_fail_msg "backend_watch"
 
 # wr FILE VALUE NAME: one write; a failure's error text is recorded in
-# $work/NAME.err.  Each writer below counts its writes in $work/NAME.n.
+# $work/NAME.err.  The batcher and the swapper count their writes in
+# $work/NAME.n.
 wr() {
 	local err
 	err=$( (echo "$2" >"$1") 2>&1) && return 0
@@ -38,12 +41,10 @@ wr() {
 	return 1
 }
 toggler() {
-	local n=0 i
+	local i
 	for i in $(seq 1 "$TOGGLES"); do
 		wr "$nss/$((RANDOM % 4 + 1))/enable" $((RANDOM % 2)) "$1"
-		n=$((n + 1))
 	done
-	echo $n >"$work/$1.n"
 }
 batcher() {
 	local n=0
@@ -79,9 +80,8 @@ HP_BG_PIDS+=("$pa" "$pb" "$pc" "$pd")
 hp_wait "the storm under way" eval '[ $((SECONDS - t0)) -ge 10 ]'
 echo 0 >"$NULLB_CFS/hpst8/power"
 storm_done() { ! hp_running "$pa" && ! hp_running "$pb"; }
-hp_check "both togglers finish ($TOGGLES writes each)" \
-	eval 'hp_wait "togglers done" storm_done &&
-	      [ "$(cat "$work/a.n")" = "$TOGGLES" ] && [ "$(cat "$work/b.n")" = "$TOGGLES" ]'
+hp_check "both togglers finish their $TOGGLES writes each" \
+	hp_wait "togglers done" storm_done
 touch "$work/stop"
 hp_check "the batches and the swaps stop" \
 	hp_wait "batcher and swapper done" eval "! hp_running $pc && ! hp_running $pd"

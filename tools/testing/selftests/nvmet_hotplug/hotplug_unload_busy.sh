@@ -28,15 +28,18 @@ hp_setup_live unlbusy "$dev1" "$slow" "$dev3"
 nss=$CFS/subsystems/$HP_NQN/namespaces
 shp=$(hp_subsys_hp_dir "$HP_NQN")
 hmod=${NVMET_HP_BUILD:?}/drivers/nvme/target/hotplug/nvmet-hotplug.ko
-host2=$(hp_disk "$HP_NQN" 2)
 
 set_delay() {
 	dmsetup --noudevsync suspend hpubslow && dmsetup --noudevsync reload hpubslow \
 		--table "0 $sectors delay $dev2 0 $1" && dmsetup --noudevsync resume hpubslow
 }
-# hold: a read of nsid 2 that the backend holds 30 s (until set_delay 0)
+# hold: a read of nsid 2 that the backend holds 20 s (until set_delay 0;
+# less than the host's 30 s I/O timeout)
 hold() {
-	set_delay 30000 || return 1
+	local host2
+	hp_wait "nsid 2 on the host" hp_ns_visible_all "$HP_NQN" 2 2 || return 1
+	host2=$(hp_disk "$HP_NQN" 2) || return 1
+	set_delay 20000 || return 1
 	dd if="$host2" of=/dev/null bs=4k count=1 iflag=direct status=none &
 	HP_BG_PIDS+=($!)
 	hp_wait "I/O held" eval '[ "$(cat "$nss/2/hotplug/inflight")" -gt 0 ]'
@@ -45,15 +48,17 @@ hold() {
 # and waits; rmmod is refused (the module is in use) and the module stays;
 # once the I/O is let go CMD succeeds.
 busy_refused() {
-	local desc=$1 pid err rc
+	local desc=$1 pid err rc=0
 	shift
-	hold || return 1
+	hold || { set_delay 0; return 1; }
 	("$@") &
 	pid=$!
-	hp_wait "$desc waiting" eval '[ "$(hp_state "$HP_NQN" 2)" != live ]' || return 1
-	err=$(rmmod nvmet_hotplug 2>&1)
-	rc=$?
-	hp_log "rmmod during $desc: exit $rc: $err"
+	HP_BG_PIDS+=("$pid")
+	if hp_wait "$desc waiting" eval '[ "$(hp_state "$HP_NQN" 2)" != live ]'; then
+		err=$(rmmod nvmet_hotplug 2>&1)
+		rc=$?
+		hp_log "rmmod during $desc: exit $rc: $err"
+	fi
 	set_delay 0
 	hp_wait "$desc done" eval "! hp_running $pid" || return 1
 	wait "$pid" || { hp_log "$desc failed"; return 1; }

@@ -421,6 +421,13 @@ hp_dmesg_clean() {
 
 # hp_dmesg_has REGEX: the kernel logged a line matching REGEX in this test.
 hp_dmesg_has() { hp_dmesg_since_mark | grep -Eq "$1"; }
+# hp_dmesg_lacks REGEX: this test's part of the log is there and has no
+# line matching REGEX (not just "no match": a lost mark is a failure).
+hp_dmesg_lacks() {
+	local log
+	log=$(hp_dmesg_since_mark) || return 1
+	! echo "$log" | grep -Eq "$1"
+}
 
 # Disconnect every controller of NQN (nvme-cli 2.3's disconnect -n stops
 # at the first one) and wait until they are gone.
@@ -436,9 +443,13 @@ hp_disconnect_all() {
 # aborted run left behind goes too): host controllers, ports, namespaces,
 # subsystems, null_blk devices.
 hp_cleanup() {
-	local nqn id ns pid d ids
+	local nqn id ns pid d ids running
 	set +e
+	# only those still running as this shell's children: a PID that was
+	# waited for already may belong to another process by now
+	running=" $(jobs -pr | paste -s -d ' ') "
 	for pid in "${HP_BG_PIDS[@]}"; do
+		[[ $running == *" $pid "* ]] || continue
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
@@ -725,13 +736,18 @@ hp_pcie_teardown() {
 # hp_fio_write WORK HOST FIO-ARGS...: fio's write load on HOST in the
 # background, run in WORK: its JSON output in WORK/write.json, its stderr
 # in WORK/write.err and, once it ends, its exit status in WORK/write.rc.
-# HP_FIO_PID is the process to wait for.
+# HP_FIO_PID is the process to wait for (a shell that passes a TERM on to
+# fio, so that hp_cleanup stops fio too).
 hp_fio_write() {
 	local work=$1 host=$2
 	shift 2
 	rm -f "$work/write.rc"
-	(cd "$work" && fio --name=load --filename="$host" --do_verify=0 "$@" \
-		--output="$work/write.json" 2>"$work/write.err"
+	(cd "$work" || exit 1
+	 fio --name=load --filename="$host" --do_verify=0 "$@" \
+		--output="$work/write.json" 2>"$work/write.err" &
+	 f=$!
+	 trap 'kill $f 2>/dev/null; wait $f; exit 143' TERM
+	 wait $f
 	 echo $? >"$work/write.rc") &
 	HP_FIO_PID=$!
 	HP_BG_PIDS+=("$HP_FIO_PID")
