@@ -48,6 +48,11 @@ other_nqn=$(hp_subsys_create other) || ktap_exit_fail_msg "subsystem 2"
 hp_ns_create "$other_nqn" 1 "$other" || ktap_exit_fail_msg "other nsid 1"
 host=$(hp_disk "$HP_NQN" 1)
 ns=$(hp_ns_dir "$HP_NQN" 1)
+# I/O is held up to 30 s below: the host's own 30 s command timeout (on
+# its per-path request queues) would abort it and reset the controllers.
+for q in /sys/block/nvme*c*n*/queue/io_timeout; do
+	[ -w "$q" ] && echo 120000 >"$q"
+done
 onsd=$(hp_ns_dir "$other_nqn" 1)
 ns2=$(hp_ns_dir "$HP_NQN" 2)
 
