@@ -31,6 +31,25 @@ if [ ! -d "$KSRC/drivers/nvme/target" ]; then
 	exit 1
 fi
 
+# STOCK=1: the nvmet family as the kernel ships it (no patches, no
+# nvmet-hotplug, no endpoint controller), for the selftests' negative
+# controls (hotplug_stock.sh), in a build directory of its own.
+if [ "${STOCK:-0}" = 1 ]; then
+	b=${BUILD:-$top/.build/$(basename "$KDIR")-stock}
+	if [ "$(cat "$b/.stock" 2>/dev/null)" != "$KSRC" ]; then
+		rm -rf "$b"
+		mkdir -p "$b/drivers/nvme/host"
+		cp -a "$KSRC/drivers/nvme/target" "$b/drivers/nvme/target"
+		cp -a "$KSRC"/drivers/nvme/host/*.h "$b/drivers/nvme/host/"
+		echo "$KSRC" >"$b/.stock"
+	fi
+	echo 'obj-m += drivers/nvme/target/' >"$b/Kbuild"
+	make -C "$KDIR" M="$b" "$@" >&2
+	echo "$KDIR" >"$b/.kdir"
+	echo "$b"
+	exit 0
+fi
+
 b=${BUILD:-$top/.build/$(basename "$KDIR")}
 stamp=$( (echo "$KSRC"; cat patches/series patches/*.patch) | sha256sum | cut -c1-16)
 if [ "$(cat "$b/.patched" 2>/dev/null)" != "$stamp" ]; then

@@ -36,6 +36,9 @@ if [ -z "$b" ] || grep -E 'warning:|error:' "$res/build.log"; then
 fi
 result ok "W=1 build of the nvmet family and nvmet-hotplug, no warnings"
 kdir=$(cat "$b/.kdir")
+# nvmet as the kernel ships it, for the negative controls
+bs=$(STOCK=1 tools/build.sh 2>"$res/build-stock.log" | tail -n 1)
+[ -n "$bs" ] || { tail -n 30 "$res/build-stock.log"; result fail "build of stock nvmet"; }
 echo "# build ready after $((SECONDS - t0)) s"
 
 if tools/style.sh "$b" >"$res/style.log" 2>&1; then
@@ -66,7 +69,7 @@ vmrun() {
 	mkdir -p "$r"
 	VM_APPEND=$trace_boot VM_ALIAS_WINDOWS=$w VM_CONSOLE=$r/console.log \
 		tools/vm.sh "$kdir" "$r" \
-		"cd $top && HP_TRACE_STRICT=1 NVMET_HP_BUILD=$b KSRC=$ksrc $sel/run_suite.sh $r $*" \
+		"cd $top && HP_TRACE_STRICT=1 NVMET_HP_BUILD=$b NVMET_HP_STOCK_BUILD=$bs KSRC=$ksrc $sel/run_suite.sh $r $*" \
 		2>&1 | tee "$r/vm.log"
 }
 vm_start=$SECONDS
