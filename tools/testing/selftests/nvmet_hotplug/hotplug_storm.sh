@@ -16,7 +16,7 @@ hp_require_root
 work=$(mktemp -d)
 trap 'hp_cleanup; rm -rf "$work"' EXIT
 ktap_print_header
-ktap_set_plan 7
+ktap_set_plan 8
 
 hp_start || ktap_exit_fail_msg "cannot load modules"
 hp_dmesg_mark start
@@ -114,8 +114,16 @@ agree() {
 }
 hp_check "once quiet, the target's state and both host controllers agree on nsids 1-7" \
 	hp_wait "the host's view settles" agree
-for i in $(seq 1 7); do
+for i in $(seq 1 8); do
 	hp_log "nsid $i: enable $(cat "$nss/$i/enable"), $(hp_state "$HP_NQN" "$i"), on $(hp_ctrls "$HP_NQN" | while read -r c; do hp_ctrl_has_ns "$c" "$i" && echo -n "$c "; done)"
 done
+# And the lifecycle still works after it: single hot-adds of 1-4 reach
+# both controllers.
+ok=1
+for i in 1 2 3 4; do
+	echo 1 >"$nss/$i/enable" || ok=0
+done
+hp_check "after the storm, single hot-adds of nsids 1-4 reach both host controllers" \
+	eval '[ $ok = 1 ] && hp_wait "1-4 on the host" agree'
 hp_check "dmesg clean" hp_dmesg_clean
 ktap_finished
