@@ -71,8 +71,9 @@ hp_check "the configfs write returned success" [ "$HP_RC" -eq 0 ]
 
 # From the trace: when the youngest write taken before the removal was
 # taken, and the ranges of all of them.  The backend holds each write
-# DELAY_MS, so the drain cannot end before that write's delay has run
-# out; and it must end within the bound.
+# DELAY_MS, so a drain (a write that succeeded: one that gave up did not
+# drain) cannot end before that write's delay has run out; and it must
+# end within the bound.
 awk -v lbs="$lbs" -v taken="$work/taken" '
 	{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = $i + 0; break } }
 	/tracing_mark_write: hp: removal starts/ { start = t; after = 1 }
@@ -91,7 +92,7 @@ remaining=$((young_ms + DELAY_MS))
 last_ms=$(($(hp_stat "$HP_NQN" 1 last_quiesce_us) / 1000))
 hp_log "trace: the removal took $took ms; the youngest write was taken $((-young_ms)) ms before it, $remaining ms of its backend delay left; last_quiesce_us says $last_ms ms"
 hp_check "the drain waited out the youngest write's backend delay ($remaining ms) and ended within the bound ($BOUND_MS ms)" \
-	eval '[ "$seen" = 1 ] && [ "$remaining" -gt 0 ] && [ "$took" -ge "$remaining" ] &&
+	eval '[ "$HP_RC" -eq 0 ] && [ "$seen" = 1 ] && [ "$remaining" -gt 0 ] && [ "$took" -ge "$remaining" ] &&
 	      [ "$HP_MS" -le "$BOUND_MS" ]'
 # The module's own measure (0 when a quiesce gives up) runs from the kill
 # of the namespace's reference to the drain, inside the write.
