@@ -117,13 +117,17 @@ hp_check "once quiet, the target's state and both host controllers agree on nsid
 for i in $(seq 1 8); do
 	hp_log "nsid $i: enable $(cat "$nss/$i/enable"), $(hp_state "$HP_NQN" "$i"), on $(hp_ctrls "$HP_NQN" | while read -r c; do hp_ctrl_has_ns "$c" "$i" && echo -n "$c "; done)"
 done
-# And the lifecycle still works after it: single hot-adds of 1-4 reach
-# both controllers.
+# And the lifecycle still works after it: single hot-removes and then
+# single hot-adds of 1-4 reach both controllers.
 ok=1
+for i in 1 2 3 4; do
+	echo 0 >"$nss/$i/enable" || ok=0
+	hp_wait "nsid $i gone" hp_ns_gone_all "$HP_NQN" "$i" || ok=0
+done
 for i in 1 2 3 4; do
 	echo 1 >"$nss/$i/enable" || ok=0
 done
-hp_check "after the storm, single hot-adds of nsids 1-4 reach both host controllers" \
+hp_check "after the storm, single hot-removes and hot-adds of nsids 1-4 reach both host controllers" \
 	eval '[ $ok = 1 ] && hp_wait "1-4 on the host" agree'
 hp_check "dmesg clean" hp_dmesg_clean
 ktap_finished

@@ -54,10 +54,11 @@ busy_refused() {
 	("$@") &
 	pid=$!
 	HP_BG_PIDS+=("$pid")
-	if hp_wait "$desc waiting" eval '[ "$(hp_state "$HP_NQN" 2)" != live ]'; then
+	if hp_wait "$desc waiting" eval 'case $(hp_state "$HP_NQN" 2) in quiescing|swapping) true ;; *) false ;; esac'; then
 		err=$(rmmod nvmet_hotplug 2>&1)
 		rc=$?
 		hp_log "rmmod during $desc: exit $rc: $err"
+		hp_running "$pid" || hp_log "$desc had ended before the rmmod"
 	fi
 	set_delay 0
 	hp_wait "$desc done" eval "! hp_running $pid" || return 1

@@ -743,10 +743,11 @@ hp_fio_write() {
 	shift 2
 	rm -f "$work/write.rc"
 	(cd "$work" || exit 1
+	 f=
+	 trap '[ -n "$f" ] && kill $f 2>/dev/null; exit 143' TERM
 	 fio --name=load --filename="$host" --do_verify=0 "$@" \
 		--output="$work/write.json" 2>"$work/write.err" &
 	 f=$!
-	 trap 'kill $f 2>/dev/null; wait $f; exit 143' TERM
 	 wait $f
 	 echo $? >"$work/write.rc") &
 	HP_FIO_PID=$!
