@@ -28,24 +28,17 @@ if [ ! -f "$stock/nvmet.ko" ]; then
 fi
 ktap_set_plan 4
 
-unload_all() {
-	local m
-	for m in nvmet_pci_epf nvmet_hotplug nvme_loop nvmet_tcp nvmet; do
-		[ -d /sys/module/$m ] || continue
-		rmmod $m || return 1
-	done
-}
 # The next tests must find no nvmet loaded, or they would use stock's.
 cleanup() {
 	hp_cleanup
 	dmsetup --noudevsync remove hpstslow 2>/dev/null
 	hp_cleanup
-	unload_all || { hp_log "stock nvmet still loaded"; exit 1; }
+	hp_unload_nvmet || { hp_log "stock nvmet still loaded"; exit 1; }
 }
 trap cleanup EXIT
 mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
 modprobe null_blk nr_devices=0 2>/dev/null
-[ -d /sys/module/nvmet ] && { hp_cleanup; unload_all || ktap_exit_fail_msg "unload"; }
+[ -d /sys/module/nvmet ] && { hp_cleanup; hp_unload_nvmet || ktap_exit_fail_msg "unload"; }
 hp_trace_arm_nvmet || ktap_exit_fail_msg "trace events"
 for m in nvmet nvme-loop nvmet-tcp; do
 	insmod "$stock/$m.ko" || ktap_exit_fail_msg "insmod stock $m"

@@ -12,14 +12,7 @@ ktap_set_plan 3
 KML=/sys/kernel/debug/kmemleak
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 
-unload() {
-	local m
-	for m in nvmet_pci_epf nvmet_hotplug nvme_loop nvmet_tcp nvmet; do
-		[ -d /sys/module/$m ] || continue
-		rmmod $m || return 1
-	done
-}
-hp_check "the nvmet family unloads" unload
+hp_check "the nvmet family unloads" hp_unload_nvmet
 # The suite's kernel has kmemleak (config): a kmemleak that is missing or
 # that turned itself off (its pool ran out, say) cannot find a leak, and
 # that is a failure, not a pass.  A scan fails with EPERM once it is off.

@@ -65,6 +65,15 @@ hp_load_modules() {
 	return 0
 }
 
+# hp_unload_nvmet: unload the whole nvmet family (and nvmet-hotplug).
+hp_unload_nvmet() {
+	local m
+	for m in nvmet_pci_epf nvmet_hotplug nvme_loop nvmet_tcp nvmet; do
+		[ -d /sys/module/$m ] || continue
+		rmmod $m || return 1
+	done
+}
+
 hp_unload_hotplug() {
 	[ -d /sys/module/nvmet_hotplug ] || return 0
 	rmmod nvmet_hotplug
