@@ -32,16 +32,12 @@ modprobe dm-delay || ktap_exit_fail_msg "no dm-delay"
 hp_dmesg_mark start
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-set_delay() {
-	dmsetup --noudevsync suspend hpslow && dmsetup --noudevsync reload hpslow --table \
-		"0 $sectors delay $nullb 0 $1" && dmsetup --noudevsync resume hpslow
-}
+set_delay() { hp_dm_set_delay hpslow "$nullb" "$1"; }
 inflight() { cat "$ns/hotplug/inflight"; }
 
 nullb=$(hp_nullb_create hpslowb 16) || ktap_exit_fail_msg "null_blk"
 other=$(hp_nullb_create hpother 16) || ktap_exit_fail_msg "null_blk"
 same=$(hp_nullb_create hpsame 16) || ktap_exit_fail_msg "null_blk"
-sectors=$(blockdev --getsz "$nullb")
 slow=$(hp_dm_delay hpslow "$nullb" 0 0) || ktap_exit_fail_msg "dm-delay"
 hp_setup_live slow "$slow" "$same"
 other_nqn=$(hp_subsys_create other) || ktap_exit_fail_msg "subsystem 2"

@@ -85,7 +85,6 @@ other=$(hp_nullb_create hpstother 16) || ktap_exit_fail_msg "null_blk"
 other_nqn=$(hp_subsys_create stockother) || ktap_exit_fail_msg "subsystem 2"
 hp_ns_create "$other_nqn" 1 "$other" 0 || ktap_exit_fail_msg "other nsid 1"
 nullb2=$(hp_nullb_create hpstslowb 16) || ktap_exit_fail_msg "null_blk"
-sectors=$(blockdev --getsz "$nullb2")
 slow=$(hp_dm_delay hpstslow "$nullb2" 0 0) || ktap_exit_fail_msg "dm-delay"
 hp_ns_create "$HP_NQN" 2 "$slow" || ktap_exit_fail_msg "nsid 2"
 hp_wait "nsid 2 on the host" hp_ns_visible_all "$HP_NQN" 2 2 || ktap_exit_fail_msg "nsid 2"
@@ -93,9 +92,7 @@ host2=$(hp_disk "$HP_NQN" 2)
 ns2=$(hp_ns_dir "$HP_NQN" 2)
 dd if="$host2" of=/dev/null bs=4k count=1 iflag=direct status=none ||
 	ktap_exit_fail_msg "read of nsid 2"
-dmsetup --noudevsync suspend hpstslow && dmsetup --noudevsync reload hpstslow \
-	--table "0 $sectors delay $nullb2 0 $DELAY_MS" &&
-	dmsetup --noudevsync resume hpstslow || ktap_exit_fail_msg "dm-delay on"
+hp_dm_set_delay hpstslow "$nullb2" $DELAY_MS || ktap_exit_fail_msg "dm-delay on"
 # dm-delay's disk counts the read in flight once it holds it
 st=/sys/dev/block/$(dmsetup info -c --noheadings -o major,minor --separator : hpstslow)/stat
 held_in_dm() { local s; read -ra s <"$st" && [ "${s[8]}" -gt 0 ]; }

@@ -22,17 +22,13 @@ dev1=$(hp_nullb_create hpub1 16) || ktap_exit_fail_msg "null_blk 1"
 dev2=$(hp_nullb_create hpub2 16) || ktap_exit_fail_msg "null_blk 2"
 dev3=$(hp_nullb_create hpub3 16) || ktap_exit_fail_msg "null_blk 3"
 dev4=$(hp_nullb_create hpub4 16) || ktap_exit_fail_msg "null_blk 4"
-sectors=$(blockdev --getsz "$dev2")
 slow=$(hp_dm_delay hpubslow "$dev2" 0 0) || ktap_exit_fail_msg "dm-delay"
 hp_setup_live unlbusy "$dev1" "$slow" "$dev3"
 nss=$CFS/subsystems/$HP_NQN/namespaces
 shp=$(hp_subsys_hp_dir "$HP_NQN")
 hmod=${NVMET_HP_BUILD:?}/drivers/nvme/target/hotplug/nvmet-hotplug.ko
 
-set_delay() {
-	dmsetup --noudevsync suspend hpubslow && dmsetup --noudevsync reload hpubslow \
-		--table "0 $sectors delay $dev2 0 $1" && dmsetup --noudevsync resume hpubslow
-}
+set_delay() { hp_dm_set_delay hpubslow "$dev2" "$1"; }
 # hold: a read of nsid 2 that the backend holds 20 s (until set_delay 0;
 # less than the host's 30 s I/O timeout)
 hold() {

@@ -131,6 +131,15 @@ hp_dm_delay() {
 	echo "/dev/mapper/$1"
 }
 
+# hp_dm_set_delay NAME DEV MS: the dm-delay device NAME over DEV delays
+# reads and writes MS from now on (suspending it flushes what it holds).
+hp_dm_set_delay() {
+	local sectors
+	sectors=$(blockdev --getsz "$2") || return 1
+	dmsetup --noudevsync suspend "$1" && dmsetup --noudevsync reload "$1" \
+		--table "0 $sectors delay $2 0 $3" && dmsetup --noudevsync resume "$1"
+}
+
 hp_nullb_remove() {
 	local d=$NULLB_CFS/$1
 	[ -d "$d" ] || return 0
