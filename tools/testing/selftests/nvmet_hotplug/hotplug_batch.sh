@@ -5,12 +5,14 @@
 # "enable" writes do (counted with the rcu_grace_period tracepoint when the
 # kernel has it, else timed; measured before the host connects, so that
 # the host's own scanning does not blur the count); then with the host
-# connected through two controllers (loop and tcp) the host ends with
-# exactly the expected namespaces, each controller gets one AEN per batch
-# (host trace), and the Changed Namespace List of a controller that
-# masked the notice names exactly the NSIDs the batch changed.  Bad NSID
-# lists are refused and change nothing; a batch that fails part-way says
-# which NSIDs changed.
+# connected through two controllers (loop and tcp) each controller gets
+# one AEN per batch (host trace), the Changed Namespace List of a
+# controller that masked the notice names exactly the NSIDs the batch
+# changed, and the host ends with exactly the expected namespaces.  Bad
+# NSID lists are refused and change nothing; a batch that fails part-way
+# says which NSIDs changed.
+# The host connects with every namespace detached and adds and removes
+# the 256 once each: each such round costs 2-3 minutes under TCG.
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-600}
 . "$(dirname "$0")/lib.sh"
 
@@ -112,8 +114,10 @@ fi
 measure eval 'echo 1-$NR >"$shp/attach"'
 hp_log "batch attach of $NR: ${MS} ms, ${GPS:-?} grace periods"
 hp_check "batch attach of 1-$NR succeeds" eval '[ $RC -eq 0 ] && all_are 1'
+echo "1-$NR" >"$shp/detach" || ktap_exit_fail_msg "detach 1-$NR"
 
-# 2. With the host connected through two controllers.
+# 2. With the host connected through two controllers, every namespace
+#    detached.
 hp_port_create 1 loop || ktap_exit_fail_msg "port"
 hp_port_create 2 tcp || ktap_exit_fail_msg "tcp port"
 hp_port_link 1 "$HP_NQN" || ktap_exit_fail_msg "port link"
@@ -128,8 +132,6 @@ HP_KATO=120 hp_connect "$HP_NQN" loop >/dev/null || ktap_exit_fail_msg "connect"
 HP_KATO=120 hp_connect "$HP_NQN" tcp >/dev/null || ktap_exit_fail_msg "connect tcp"
 hp_wait "two controllers" hp_nr_ctrls_is "$HP_NQN" 2 || ktap_exit_fail_msg "two controllers"
 read -r c1 c2 <<<"$(hp_ctrls "$HP_NQN" | tr '\n' ' ')"
-hp_wait "$NR namespaces on the host" hp_every_ctrl_has_nr "$HP_NQN" $NR ||
-	ktap_exit_fail_msg "the host does not see $NR namespaces"
 # host_aens CTRL: Namespace Attribute Changed AENs CTRL got (host trace)
 host_aens() { grep 'nvme_async_event:' "$TRACEFS/trace" | grep -c " $1: NVME_AEN=0x040002"; }
 # cnl CTRL: the NSIDs in CTRL's Changed Namespace List, one per line
@@ -137,7 +139,30 @@ cnl() {
 	nvme changed-ns-list-log "/dev/$1" -b | od -An -tu4 -v |
 		tr -s ' ' '\n' | grep -Ev '^0?$'
 }
+# Attach with the notice masked on the second controller: the first gets
+# one AEN, the second none, and its log names exactly 1-NR.
+nvme set-feature "/dev/$c2" -f 0x0b -v 0 >/dev/null ||
+	ktap_exit_fail_msg "set-feature on $c2"
 hp_trace_aen_start || ktap_exit_fail_msg "trace events"
+aens0=$(sum_aens)
+hp_check "batch attach of 1-$NR with the host connected" \
+	eval 'echo 1-$NR >"$shp/attach"'
+hp_wait "$NR on $c1" eval '[ "$(hp_ctrl_nr_ns "$c1")" -eq $NR ]'
+aens=$(($(sum_aens) - aens0))
+n1=$(host_aens "$c1")
+n2=$(host_aens "$c2")
+cnl "$c2" >"$HP_WORK/cnl"
+hp_log "the batch attach: $aens AENs queued by the target; the host got $n1 on $c1, $n2 on the masked $c2, whose log names $(wc -l <"$HP_WORK/cnl") NSIDs"
+hp_check "one AEN to the unmasked controller, none to the masked one, whose log names exactly 1-$NR" \
+	eval '[ "$n1" = 1 ] && [ "$n2" = 0 ] && [ "$aens" = 1 ] &&
+	      [ "$(cat "$HP_WORK/cnl")" = "$(seq 1 $NR)" ]'
+nvme set-feature "/dev/$c2" -f 0x0b -v 0x100 >/dev/null
+nvme ns-rescan "/dev/$c2"
+expect=$(seq 1 $NR)
+hp_check "the host ends with exactly nsids 1-$NR on both controllers" \
+	eval 'hp_wait "$NR on both" hp_every_ctrl_has_nr "$HP_NQN" $NR &&
+	      [ "$(hp_visible_nsids "$HP_NQN")" = "$expect" ]'
+echo >"$TRACEFS/trace"
 aens0=$(sum_aens)
 hp_check "batch detach of 1-$NR with the host connected" \
 	eval 'echo 1-$NR >"$shp/detach"'
@@ -149,26 +174,6 @@ n2=$(host_aens "$c2")
 hp_log "the batch detach: $aens AENs queued by the target; the host got $n1 on $c1, $n2 on $c2"
 hp_check "one AEN per controller for the whole batch (host trace and target)" \
 	eval '[ "$n1" = 1 ] && [ "$n2" = 1 ] && [ "$aens" = 2 ]'
-# Attach with the notice masked on the second controller: the first gets
-# one AEN, the second none, and its log names exactly 1-NR.
-nvme set-feature "/dev/$c2" -f 0x0b -v 0 >/dev/null ||
-	ktap_exit_fail_msg "set-feature on $c2"
-echo >"$TRACEFS/trace"
-hp_check "batch attach of 1-$NR with the host connected" \
-	eval 'echo 1-$NR >"$shp/attach"'
-hp_wait "$NR on $c1" eval '[ "$(hp_ctrl_nr_ns "$c1")" -eq $NR ]'
-n1=$(host_aens "$c1")
-n2=$(host_aens "$c2")
-cnl "$c2" >"$HP_WORK/cnl"
-hp_log "the batch attach: the host got $n1 AENs on $c1, $n2 on the masked $c2, whose log names $(wc -l <"$HP_WORK/cnl") NSIDs"
-hp_check "one AEN to the unmasked controller, none to the masked one, whose log names exactly 1-$NR" \
-	eval '[ "$n1" = 1 ] && [ "$n2" = 0 ] && [ "$(cat "$HP_WORK/cnl")" = "$(seq 1 $NR)" ]'
-nvme set-feature "/dev/$c2" -f 0x0b -v 0x100 >/dev/null
-nvme ns-rescan "/dev/$c2"
-expect=$(seq 1 $NR)
-hp_check "the host ends with exactly nsids 1-$NR on both controllers" \
-	eval 'hp_wait "$NR back" hp_every_ctrl_has_nr "$HP_NQN" $NR &&
-	      [ "$(hp_visible_nsids "$HP_NQN")" = "$expect" ]'
 
 # 3. Bad lists: refused, logged, nothing changes.
 # (builtins only: 257 files, read twice for each of eight cases)
@@ -199,9 +204,6 @@ hp_check "an empty item is refused" reject "$shp/attach" "1,,2" 'bad NSID list i
 hp_ns_create "$HP_NQN" 257 /dev/nvmet-hotplug-no-such-device 0 ||
 	ktap_exit_fail_msg "nsid 257"
 hp_ns_create "$HP_NQN" 258 "${devs[1]}" 0 || ktap_exit_fail_msg "nsid 258"
-echo 250-256 >"$shp/detach" || ktap_exit_fail_msg "detach 250-256"
-hp_wait "249 namespaces" hp_every_ctrl_has_nr "$HP_NQN" 249 ||
-	ktap_exit_fail_msg "the host did not drop 250-256"
 # The first controller masks the notice: its log must name what changed.
 nvme set-feature "/dev/$c1" -f 0x0b -v 0 >/dev/null ||
 	ktap_exit_fail_msg "set-feature on $c1"
@@ -217,9 +219,9 @@ hp_check "the masked controller's log names exactly what changed (250-256, 258)"
 nvme set-feature "/dev/$c1" -f 0x0b -v 0x100 >/dev/null
 nvme ns-rescan "/dev/$c1"
 hp_trace_aen_stop
-expect=$( (seq 1 256; echo 258) | sort -n)
+expect=$(echo $(seq 250 256) 258 | tr ' ' '\n')
 hp_check "the host sees the namespaces that changed and not nsid 257" \
-	eval 'hp_wait "257 namespaces" hp_every_ctrl_has_nr "$HP_NQN" 257 &&
+	eval 'hp_wait "8 namespaces" hp_every_ctrl_has_nr "$HP_NQN" 8 &&
 	      [ "$(hp_visible_nsids "$HP_NQN")" = "$expect" ]'
 hp_check "dmesg clean" hp_dmesg_clean
 ktap_finished
