@@ -68,6 +68,7 @@ vmrun() {
 	shift 2
 	mkdir -p "$r"
 	VM_APPEND=$trace_boot VM_ALIAS_WINDOWS=$w VM_CONSOLE=$r/console.log \
+		VM_UDEV_RULES=tools/vm-udev \
 		tools/vm.sh "$kdir" "$r" \
 		"cd $top && HP_TRACE_STRICT=1 NVMET_HP_BUILD=$b NVMET_HP_STOCK_BUILD=$bs KSRC=$ksrc $sel/run_suite.sh $r $*" \
 		2>&1 | tee "$r/vm.log"
