@@ -72,15 +72,15 @@ vng_opts=(--run "$kdir" --memory "$mem" --cpus "${VM_CPUS:-2}" --force-9p
 	  --rwdir "$rwdir=$rwdir" --user root
 	  --append "panic_on_warn=0 log_buf_len=32M rootflags=version=9p2000.L,trans=virtio,access=any,cache=loose")
 
-# VM_UDEV_RULES=DIR: the guest's udev sees only the rules in DIR (mounted
-# over /usr/lib/udev/rules.d).  virtme-init starts udevd, triggers every
+# VM_UDEV_RULES=DIR: DIR is mounted over the guest's /usr/lib/udev/rules.d
+# (the host has no rules in /etc/udev/rules.d).  virtme-init starts udevd, triggers every
 # device and waits for udev to settle before it runs the command; with
 # the host's rules that took 90 s of the boot under TCG (the programs the
 # rules start for every device), with tools/vm-udev's 44 s, and the suite
 # stops udevd as it starts.  tools/vm-udev has the one rule virtme-init
 # needs: the names of its virtio-serial ports.
 [ -z "${VM_UDEV_RULES:-}" ] ||
-	vng_opts+=(--rodir "/usr/lib/udev/rules.d=$(realpath "$VM_UDEV_RULES")")
+	vng_opts+=(--rodir "/usr/lib/udev/rules.d=$(realpath -e "$VM_UDEV_RULES")")
 
 windows=${VM_ALIAS_WINDOWS:-4}
 ram=""

@@ -79,7 +79,7 @@ hp_log "the module was told: ${how:-nothing}"
 hp_check "the block layer told the module (mark_dead) that the disk is going away, orderly" \
 	eval '[ -n "$how" ] && [[ $how == *"going away" ]]'
 hp_check "the host's controller got the Namespace Attribute Changed AEN and dropped nsid 1" \
-	eval 'hp_wait "AEN" eval "grep -q \"$c: NVME_AEN=0x040002\" $TRACEFS/trace" &&
+	eval 'hp_wait "AEN" eval "grep -q \" $c: NVME_AEN=0x040002\" $TRACEFS/trace" &&
 	      hp_wait "nsid 1 gone" hp_ns_gone_all "$HP_NQN" 1'
 hp_trace_aen_stop
 hp_check "the load saw the loss as an error and ended" hp_bg_failed "$fio_pid"

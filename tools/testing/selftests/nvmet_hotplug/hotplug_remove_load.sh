@@ -103,7 +103,7 @@ hp_check "the host removed nsid 1 through both controllers by itself" \
 	hp_wait "nsid 1 gone" eval "! hp_ctrl_has_ns $c1 1 && ! hp_ctrl_has_ns $c2 1"
 ok=1
 for c in $c1 $c2; do
-	n=$(grep 'nvme_async_event:' $TRACEFS/trace | grep -c "$c: NVME_AEN=0x040002")
+	n=$(grep 'nvme_async_event:' $TRACEFS/trace | grep -c " $c: NVME_AEN=0x040002")
 	hp_log "$c: $n Namespace Attribute Changed AEN(s)"
 	[ "$n" -ge 1 ] || ok=0
 done

@@ -22,7 +22,7 @@
 # host's scan, nvme-loop's) preempts: the stretch then lasts as long as
 # they run.  Up to CYCLES re-adds, until MISSES were missed.
 CYCLES=${CYCLES:-40}
-MISSES=${MISSES:-3}
+MISSES=${MISSES:-2}
 DELAY_MS=15000
 hp_require_root
 stock=${NVMET_HP_STOCK_BUILD:-}/drivers/nvme/target
@@ -57,8 +57,9 @@ hp_setup_live stock "$dev"
 ns=$(hp_ns_dir "$HP_NQN" 1)
 
 # 1. The re-add race: a re-add that works takes 1-2 s here.  One the
-#    host has not seen within 10 s is a miss if a rescan then brings it:
-#    the target had it, the host got its AEN and did not look again.
+#    host has not seen within 10 s gets 20 s more (a slow one is not a
+#    miss); one it has not seen then is a miss: the host got its AEN and
+#    did not look again (a rescan brings it back in step).
 misses=0 n=0
 t0=$SECONDS
 for i in $(seq "$CYCLES"); do
@@ -70,6 +71,8 @@ for i in $(seq "$CYCLES"); do
 	n=$i
 	WAIT_TIMEOUT=10 hp_wait "re-add $i" hp_ns_visible_all "$HP_NQN" 1 2 &&
 		continue
+	WAIT_TIMEOUT=20 hp_wait "re-add $i, slow" hp_ns_visible_all "$HP_NQN" 1 2 &&
+		continue
 	for c in $(hp_ctrls "$HP_NQN"); do
 		nvme ns-rescan "/dev/$c"
 	done
@@ -79,7 +82,7 @@ for i in $(seq "$CYCLES"); do
 	[ "$misses" -ge "$MISSES" ] && break
 done
 hp_log "stock nvmet: the host missed $misses of $n re-adds ($((SECONDS - t0)) s)"
-hp_check "stock misses re-adds ($misses of $n): the check of hotplug_reuse.sh fails on it" \
+hp_check "stock misses re-adds (not seen 30 s after the enable): the check of hotplug_reuse.sh fails on it" \
 	[ "$misses" -gt 0 ]
 
 # 2. and 3. A disable while the backend holds a read for DELAY_MS, and a
@@ -123,9 +126,9 @@ freeze_ms=$HP_MS
 hp_wait "the disable ends" eval "! hp_running $disabler"
 t_disable=$(now_ms)
 hp_log "stock nvmet: the disable ended $((t_disable - t_ref)) ms after the read it waited for was issued (held $DELAY_MS ms); a write to another subsystem meanwhile waited $freeze_ms ms and ended $((t_other - t_ref)) ms after the read"
-hp_check "stock's disable is not bounded: it waited for the held read ($((t_disable - t_ref)) ms)" \
+hp_check "stock's disable is not bounded: it waited for the held read" \
 	[ $((t_disable - t_ref)) -ge $DELAY_MS ]
-hp_check "stock freezes another subsystem's configfs meanwhile (a write waited ${freeze_ms} ms)" \
+hp_check "stock freezes another subsystem's configfs meanwhile" \
 	[ $((t_other - t_ref)) -ge $DELAY_MS -a $((t_start - t_ref)) -lt $((DELAY_MS - 3000)) ]
 hp_check "dmesg clean" hp_dmesg_clean
 ktap_finished

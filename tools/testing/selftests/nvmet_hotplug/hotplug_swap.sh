@@ -193,7 +193,8 @@ sizes=$(for c in $(hp_ctrls "$HP_NQN"); do echo -n "$c $(nsze "$c") "; done)
 ctrls_see_size
 ctrls=$?
 hp_disconnect_all "$HP_NQN"
-hp_connect_both "$HP_NQN" && hp_wait "nsid 1 again" hp_ns_visible_all "$HP_NQN" 1 2
+hp_connect_both "$HP_NQN" && hp_wait "nsid 1 again" hp_ns_visible_all "$HP_NQN" 1 2 ||
+	hp_log "the host did not come back with nsid 1"
 host=$(hp_disk "$HP_NQN" 1)
 hp_log "after the swap to 48 MiB: nsze ${sizes}(blocks of 512); after a reconnect $host has $(blockdev --getsize64 "$host") bytes"
 hp_check "a swap to a larger device reports the size change; connected controllers read it, a reconnected host sizes its disk by it" \

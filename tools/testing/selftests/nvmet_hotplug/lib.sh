@@ -465,7 +465,7 @@ hp_dmesg_lacks() {
 hp_disconnect_all() {
 	local c
 	for c in $(hp_ctrls "$1"); do
-		echo 1 >"/sys/class/nvme/$c/delete_controller" 2>/dev/null
+		{ echo 1 >"/sys/class/nvme/$c/delete_controller"; } 2>/dev/null
 	done
 	hp_wait "controllers of $1 gone" hp_nr_ctrls_is "$1" 0
 }
@@ -480,10 +480,15 @@ hp_cleanup() {
 	# waited for already may belong to another process by now
 	running=" $(jobs -pr) "
 	running=${running//$'\n'/ }
+	# a child stuck in the kernel does not die of a signal: wait for
+	# each for a while, then leave it (the test has failed by then)
 	for pid in "${HP_BG_PIDS[@]}"; do
 		[[ $running == *" $pid "* ]] || continue
 		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		if WAIT_TIMEOUT=10 hp_wait "process $pid to end" \
+			eval "! hp_running $pid"; then
+			wait "$pid" 2>/dev/null
+		fi
 	done
 	HP_BG_PIDS=()
 	for d in "$CFS"/subsystems/"$NQN_PREFIX":*; do
@@ -572,7 +577,7 @@ hp_require_root() {
 		ktap_skip_all "needs root"
 		exit "$KSFT_SKIP"
 	fi
-	for t in nvme fio; do
+	for t in nvme fio jq chrt; do
 		if ! command -v "$t" >/dev/null; then
 			ktap_skip_all "needs $t"
 			exit "$KSFT_SKIP"
@@ -646,7 +651,7 @@ hp_trace_aen_start() {
 hp_ctrls_got_aen() {
 	local c
 	for c in $(hp_ctrls "$1"); do
-		[ "$(grep -c "$c: NVME_AEN=$2" "$TRACEFS/trace")" -ge "${3:-1}" ] ||
+		[ "$(grep -c " $c: NVME_AEN=$2" "$TRACEFS/trace")" -ge "${3:-1}" ] ||
 			return 1
 	done
 }
