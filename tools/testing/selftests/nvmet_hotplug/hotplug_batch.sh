@@ -47,14 +47,16 @@ for i in 1 2 3 4; do
 	devs[i]=$(hp_nullb_create hpbt$i 16) || ktap_exit_fail_msg "null_blk $i"
 done
 HP_NQN=$(hp_subsys_create batch) || ktap_exit_fail_msg "subsystem"
-# Made disabled and attached by one batch: 256 single enables cost about
-# a minute and a half in TCG.
-for i in $(seq 1 $NR); do
-	hp_ns_create "$HP_NQN" "$i" "${devs[$(((i - 1) % 4 + 1))]}" 0 ||
-		ktap_exit_fail_msg "nsid $i"
-done
+# Made by one mkdir (a process costs 0.1-0.4 s here, nvmet 14 ms for the
+# directory), disabled, and attached by one batch.
 shp=$(hp_subsys_hp_dir "$HP_NQN")
 nss=$CFS/subsystems/$HP_NQN/namespaces
+mkdir $(for i in $(seq 1 $NR); do echo "$nss/$i"; done) ||
+	ktap_exit_fail_msg "nsids 1-$NR"
+for i in $(seq 1 $NR); do
+	echo "${devs[$(((i - 1) % 4 + 1))]}" >"$nss/$i/device_path" ||
+		ktap_exit_fail_msg "device_path of nsid $i"
+done
 echo "1-$NR" >"$shp/attach" || ktap_exit_fail_msg "attach 1-$NR"
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
