@@ -45,44 +45,14 @@ bkdisk=$HP_DISK
 hp_log "backend disk: $bkdisk ($(hp_ctrls "$bk"))"
 
 # The namespace under test, on that disk, watched, with the host on it.
-HP_NQN=$(hp_subsys_create sur) || ktap_exit_fail_msg "subsystem"
-hp_ns_create "$HP_NQN" 1 "$bkdisk" 0 || ktap_exit_fail_msg "nsid 1"
-ns=$(hp_ns_dir "$HP_NQN" 1)
-echo 1 >"$ns/enable" && echo 1 >"$ns/hotplug/backend_watch" ||
-	ktap_exit_fail_msg "enable with backend_watch"
-hp_port_create 1 loop || ktap_exit_fail_msg "port"
-hp_port_link 1 "$HP_NQN" || ktap_exit_fail_msg "port link"
-c=$(hp_connect "$HP_NQN" loop) || ktap_exit_fail_msg "connect"
-hp_wait "nsid 1 on the host" hp_ns_visible_all "$HP_NQN" 1 1 ||
-	ktap_exit_fail_msg "nsid 1 not seen"
-host=$(hp_disk "$HP_NQN" 1)
-
-hp_trace_aen_start || ktap_exit_fail_msg "trace events"
-fio --name=load --filename="$host" --rw=randwrite --bs=64k --size=32M \
-	--direct=1 --ioengine=libaio --iodepth=16 --time_based --runtime=3600 \
-	--output=/dev/null >/dev/null 2>&1 &
-fio_pid=$!
-HP_BG_PIDS+=("$fio_pid")
-hp_wait "writes in flight" eval '[ "$(cat "$ns/hotplug/inflight")" -gt 0 ]' ||
-	ktap_exit_fail_msg "no I/O in flight"
-inflight=$(cat "$ns/hotplug/inflight")
+hp_watched_under_load sur "$bkdisk"
+hp_log "$HP_INFLIGHT writes in flight"
 # The backend's port goes: its controller on the host loses its
 # connection, cannot reconnect, and is deleted after ctrl_loss_tmo.
 rm "$d/subsystems/$bk"
-t0=$SECONDS
-hp_check "with $inflight writes in flight, the backend's loss makes nsid 1 backend-lost" \
-	eval 'hp_wait "backend-lost" eval "[ \"\$(hp_state \"\$HP_NQN\" 1)\" = backend-lost ]" &&
-	      grep -q "reason: backend .* went away" "$ns/hotplug/state"'
-hp_log "backend-lost after $((SECONDS - t0)) s: $(tr '\n' ' ' <"$ns/hotplug/state")"
-how=$(hp_dmesg_since_mark | grep -o "nsid 1: backing device .* is going away.*" | tail -n 1)
-hp_log "the module was told: ${how:-nothing}"
-hp_check "the block layer told the module (mark_dead) that the disk is going away, orderly" \
-	eval '[ -n "$how" ] && [[ $how == *"going away" ]]'
-hp_check "the host's controller got the Namespace Attribute Changed AEN and dropped nsid 1" \
-	eval 'hp_wait "AEN" eval "grep -q \" $c: NVME_AEN=0x040002\" $TRACEFS/trace" &&
-	      hp_wait "nsid 1 gone" hp_ns_gone_all "$HP_NQN" 1'
-hp_trace_aen_stop
-hp_check "the load saw the loss as an error and ended" hp_bg_failed "$fio_pid"
+hp_check_watched_lost "with writes in flight, the backend's loss makes nsid 1 backend-lost" \
+	"the block layer told the module (mark_dead) that the disk is going away, orderly" \
+	'*going away'
 hp_check "the backend's controller is gone from the host" \
 	hp_wait "backend controller gone" hp_nr_ctrls_is "$bk" 0
 hp_check "dmesg clean (no hung task)" hp_dmesg_clean

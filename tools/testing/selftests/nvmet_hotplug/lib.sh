@@ -705,6 +705,58 @@ hp_setup_live() {
 	done
 }
 
+# hp_watched_under_load NAME DEV: subsystem NAME on a loop port with nsid
+# 1 on DEV, enabled and watched (backend_watch), the host connected
+# through one controller and writing to it (fio, random 64 KiB writes
+# until one fails), the AEN trace started; returns once writes are in
+# flight.  Sets HP_NQN, HP_NS (the namespace's directory), HP_CTRL,
+# HP_FIO_PID and HP_INFLIGHT; bails out of the test on error.
+hp_watched_under_load() {
+	local host
+	HP_NQN=$(hp_subsys_create "$1") || ktap_exit_fail_msg "subsystem"
+	hp_ns_create "$HP_NQN" 1 "$2" 0 || ktap_exit_fail_msg "nsid 1"
+	HP_NS=$(hp_ns_dir "$HP_NQN" 1)
+	echo 1 >"$HP_NS/enable" && echo 1 >"$HP_NS/hotplug/backend_watch" ||
+		ktap_exit_fail_msg "enable with backend_watch"
+	hp_port_create 1 loop || ktap_exit_fail_msg "port"
+	hp_port_link 1 "$HP_NQN" || ktap_exit_fail_msg "port link"
+	HP_CTRL=$(hp_connect "$HP_NQN" loop) || ktap_exit_fail_msg "connect"
+	hp_wait "nsid 1 on the host" hp_ns_visible_all "$HP_NQN" 1 1 ||
+		ktap_exit_fail_msg "nsid 1 not seen"
+	host=$(hp_disk "$HP_NQN" 1)
+	hp_trace_aen_start || ktap_exit_fail_msg "trace events"
+	fio --name=load --filename="$host" --rw=randwrite --bs=64k --size=32M \
+		--direct=1 --ioengine=libaio --iodepth=16 --time_based \
+		--runtime=3600 --output=/dev/null >/dev/null 2>&1 &
+	HP_FIO_PID=$!
+	HP_BG_PIDS+=("$HP_FIO_PID")
+	hp_wait "writes in flight" \
+		eval '[ "$(cat "$HP_NS/hotplug/inflight")" -gt 0 ]' ||
+		ktap_exit_fail_msg "no I/O in flight"
+	HP_INFLIGHT=$(cat "$HP_NS/hotplug/inflight")
+}
+
+# hp_check_watched_lost LOST-DESC TOLD-DESC TOLD-GLOB: once the backend of
+# hp_watched_under_load goes away, four results: nsid 1 becomes
+# backend-lost (LOST-DESC); the module's "going away" line matches the
+# glob TOLD-GLOB (TOLD-DESC); the controller got the Namespace Attribute
+# Changed AEN and dropped nsid 1; the load failed and ended.
+hp_check_watched_lost() {
+	local t0=$SECONDS how glob=$3
+	hp_check "$1" eval 'hp_wait "backend-lost" eval "[ \"\$(hp_state \"\$HP_NQN\" 1)\" = backend-lost ]" &&
+	      grep -q "reason: backend .* went away" "$HP_NS/hotplug/state"'
+	hp_log "backend-lost after $((SECONDS - t0)) s: $(tr '\n' ' ' <"$HP_NS/hotplug/state")"
+	how=$(hp_dmesg_since_mark | grep -o "nsid 1: backing device .* is going away.*" | tail -n 1)
+	hp_log "the module was told: ${how:-nothing}"
+	# shellcheck disable=SC2053 # the glob is meant
+	hp_check "$2" eval '[[ $how == $glob ]]'
+	hp_check "the host's controller got the Namespace Attribute Changed AEN and dropped nsid 1" \
+		eval 'hp_wait "AEN" eval "grep -q \" $HP_CTRL: NVME_AEN=0x040002\" $TRACEFS/trace" &&
+		      hp_wait "nsid 1 gone" hp_ns_gone_all "$HP_NQN" 1'
+	hp_trace_aen_stop
+	hp_check "the load saw the loss as an error and ended" hp_bg_failed "$HP_FIO_PID"
+}
+
 # The PCIe path: nvmet-pci-epf on the loopback PCI endpoint controller
 # (drivers/pci/controller/pci-epc-loopback.c), whose host side is the
 # stock nvme PCI driver of this same kernel.
