@@ -117,7 +117,10 @@ hp_wait "a read held" held_in_dm || ktap_exit_fail_msg "no read held"
 disabler=$!
 HP_BG_PIDS+=("$disabler")
 # the disabler waits in nvmet_ns_disable(), holding nvmet_config_sem
-hp_wait "the disable waiting" grep -q nvmet_ns_disable "/proc/$disabler/stack" ||
+# (with nvmet-hotplug, as when this test is run against the patched build
+# to see its checks fail, in nvmet_hp_wait_drained())
+hp_wait "the disable waiting" \
+	grep -qE 'nvmet_ns_disable|nvmet_hp_wait_drained' "/proc/$disabler/stack" ||
 	ktap_exit_fail_msg "the disable is not waiting"
 t_start=$(now_ms)
 hp_timed_write "$CFS/subsystems/$other_nqn/namespaces/1/enable" 1
