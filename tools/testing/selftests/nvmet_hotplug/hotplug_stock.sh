@@ -48,6 +48,12 @@ hp_trace_arm_nvmet || ktap_exit_fail_msg "trace events"
 for m in nvmet nvme-loop nvmet-tcp; do
 	insmod "$stock/$m.ko" || ktap_exit_fail_msg "insmod stock $m"
 done
+# HP_STOCK_HOTPLUG=1 with NVMET_HP_STOCK_BUILD set to the patched build:
+# the same checks against nvmet-hotplug, where each must fail
+if [ "${HP_STOCK_HOTPLUG:-0}" = 1 ]; then
+	insmod "$stock/hotplug/nvmet-hotplug.ko" ||
+		ktap_exit_fail_msg "insmod nvmet-hotplug"
+fi
 hp_trace_ready || ktap_exit_fail_msg "trace events"
 hp_cleanup
 hp_dmesg_mark start
