@@ -39,23 +39,42 @@ ns=$(hp_ns_dir "$HP_NQN" 1)
 fio_args=(--rw=write --bs=1M --numjobs=4 --size=8M --offset_increment=8M
 	  --direct=1 --ioengine=libaio --iodepth=2 --verify=crc32c
 	  --verify_state_save=1 --output-format=json)
+# lap NAME: add NAME=<ms since the last lap> to the cycle's timing line
+now_ms() { echo $((${EPOCHREALTIME//[!0-9]/} / 1000)); }
+lap() {
+	local t
+	t=$(now_ms)
+	laps+=" $1=$((t - lap_t))"
+	lap_t=$t
+}
 done_cycles=0 misses=0 verify_bad=0 loaded=0 t0=$SECONDS
 for c in $(seq 1 "$CYCLES"); do
+	laps='' lap_t=$(now_ms) m0=$misses v0=$verify_bad
 	host=$(hp_disk "$HP_NQN" 1) || { misses=$((misses + 1)); break; }
 	rm -f "$work"/*.state
 	hp_fio_write "$work" "$host" "${fio_args[@]}"
 	hp_wait "writes in flight" eval '[ "$(cat "$ns/hotplug/inflight")" -gt 0 ] || ! hp_running $HP_FIO_PID'
 	[ "$(cat "$ns/hotplug/inflight")" -gt 0 ] && loaded=$((loaded + 1))
+	lap load
 	echo 0 >"$ns/enable" || { hp_log "cycle $c: disable failed"; break; }
+	lap disable
 	hp_wait "nsid 1 gone" hp_ns_gone_all "$HP_NQN" 1 || misses=$((misses + 1))
+	lap gone
 	hp_wait "fio exit" eval "! hp_running $HP_FIO_PID"
+	lap fio_exit
 	echo 1 >"$ns/enable" || { hp_log "cycle $c: enable failed"; break; }
 	hp_wait "nsid 1 back" hp_ns_visible_all "$HP_NQN" 1 2 || { misses=$((misses + 1)); break; }
+	lap back
 	host=$(hp_disk "$HP_NQN" 1)
 	hp_verify_written "$work" "$host" "${fio_args[@]}" >"$work/verify.log" ||
 		{ verify_bad=$((verify_bad + 1)); sed 's/^/#   /' "$work/verify.log"; }
+	lap verify
 	done_cycles=$c
-	[ $((c % 50)) = 0 ] && hp_log "cycle $c: $misses misses, $verify_bad bad verifies, $((SECONDS - t0)) s"
+	# every cycle's times (ms) while few, then every 25th and any that
+	# missed or did not verify
+	if [ "$c" -le 10 ] || [ $((c % 25)) = 0 ] || [ "$misses$verify_bad" != "$m0$v0" ]; then
+		hp_log "cycle $c:$laps; $misses misses, $verify_bad bad verifies, $((SECONDS - t0)) s"
+	fi
 done
 hp_log "remove/add: $done_cycles of $CYCLES cycles in $((SECONDS - t0)) s ($loaded with writes in flight at the removal), $misses misses, $verify_bad cycles with verify errors"
 hp_check "$CYCLES remove/add cycles under load: no miss, no verify error" \
@@ -77,17 +96,23 @@ new_identity() {
 }
 done_swaps=0 swap_misses=0 read_bad=0 t0=$SECONDS
 for s in $(seq 1 "$SWAPS"); do
+	laps='' lap_t=$(now_ms) r0=$read_bad
 	echo $((s % 2)) >"$ns/hotplug/keep_identity"
 	if [ $((s % 2)) = 1 ]; then d=$dev2; else d=$slow; fi
 	echo "$d" >"$ns/hotplug/swap" || { hp_log "swap $s failed"; break; }
+	lap swap
 	# a new identity: the host drops the namespace and adds the new one
 	hp_wait "nsid 1 with its identity on both controllers" new_identity ||
 		{ swap_misses=$((swap_misses + 1)); break; }
+	lap identity
 	host=$(hp_disk "$HP_NQN" 1)
 	got=$(dd if="$host" bs=1M count=8 iflag=direct status=none | md5sum | cut -d' ' -f1)
 	[ "$got" = "$sum" ] || read_bad=$((read_bad + 1))
+	lap read
 	done_swaps=$s
-	[ $((s % 50)) = 0 ] && hp_log "swap $s: $swap_misses misses, $read_bad bad reads, $((SECONDS - t0)) s"
+	if [ "$s" -le 10 ] || [ $((s % 25)) = 0 ] || [ "$read_bad" != "$r0" ]; then
+		hp_log "swap $s:$laps; $swap_misses misses, $read_bad bad reads, $((SECONDS - t0)) s"
+	fi
 done
 hp_log "swaps: $done_swaps of $SWAPS in $((SECONDS - t0)) s, $swap_misses misses, $read_bad reads that did not match"
 hp_check "$SWAPS swaps of alternating identity: no miss, every read matches" \
