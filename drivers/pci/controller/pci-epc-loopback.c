@@ -341,19 +341,16 @@ static int epc_lb_host_add(struct epc_lb *lb)
 	struct pci_host_bridge *bridge;
 	int ret;
 
-	lb->busn = (struct resource)DEFINE_RES_NAMED(0, 1, EPC_LB_NAME " bus",
-						     IORESOURCE_BUS);
+	lb->busn = DEFINE_RES_NAMED(0, 1, EPC_LB_NAME " bus", IORESOURCE_BUS);
 	/*
 	 * The bridge's memory window is the whole alias of the first alias
 	 * device: the function's BARs are claimed inside it where they are.
 	 * Not prefetchable, or a non-prefetchable BAR could not be claimed
 	 * in it.
 	 */
-	lb->mmio = (struct resource)DEFINE_RES_NAMED(lb->win[0].phys_base,
-						     lb->alias_size,
-						     EPC_LB_NAME " host",
-						     IORESOURCE_MEM |
-						     IORESOURCE_MEM_64);
+	lb->mmio = DEFINE_RES_NAMED(lb->win[0].phys_base, lb->alias_size,
+				    EPC_LB_NAME " host",
+				    IORESOURCE_MEM | IORESOURCE_MEM_64);
 	ret = request_resource(&lb->alias_dev[0]->resource[EPC_LB_ALIAS_BAR],
 			       &lb->mmio);
 	if (ret) {
