@@ -31,25 +31,24 @@ done
 
 echo "== sparse (C=2)"
 # Debian's sparse (0.6.4) predates __typeof_unqual__, so the kernel's
-# checker-valid.sh turns C=2 off.  Map it to __typeof__ (sparse only loses
-# the qualifier stripping) and drop the one false positive 0.6.4 gives on
-# the module macros of new kernels ("bad constant expression" on
-# MODULE_*/module_param lines); every other report fails the check.
+# checker-valid.sh turns C=2 off: map it to __typeof__ (sparse only loses
+# the qualifier stripping).  Nor does 0.6.4 take __builtin_strlen() as a
+# constant, which the static_assert() of every MODULE_INFO() (so of
+# every MODULE_* and module_param line) needs: its "bad constant
+# expression" error would end sparse's warnings for the rest of the file
+# (sparse prints no warning after an error).  Give it the value the
+# builtin has on a string literal.  Every report fails the check.
 command -v sparse >/dev/null || { echo "sparse is not installed"; exit 1; }
 find "$b" -name '*.o' -delete
-make -s -C "$kdir" M="$b" C=2 CF="-D__typeof_unqual__=__typeof__" modules \
-	>"$b/sparse.log" 2>&1 || rc=1
-out=$(while IFS= read -r l; do
-	case $l in
-	*": error: bad constant expression")
-		f=${l%%:*}
-		n=${l#*:}
-		n=${n%%:*}
-		sed -n "${n}p" "$b/$f" | grep -Eq '^(MODULE_|module_param)' && continue
-		;;
-	esac
-	echo "$l"
-done <"$b/sparse.log" | grep -E 'warning|error')
+make -s -C "$kdir" M="$b" C=2 \
+	CF="-D__typeof_unqual__=__typeof__ '-D__builtin_strlen(s)=(sizeof(s) - 1)'" \
+	modules >"$b/sparse.log" 2>&1 || rc=1
+# Reports on upstream code that the series does not touch, each matched
+# exactly: nvmet-tcp's data digest error path stores a CPU-order status in
+# the little-endian CQE (drivers/nvme/target/tcp.c,
+# nvmet_tcp_try_recv_ddgst()).
+known='^drivers/nvme/target/tcp\.c:[0-9]+:[0-9]+: warning: incorrect type in assignment \(different base types\)$'
+out=$(grep -E 'warning|error' "$b/sparse.log" | grep -Ev "$known")
 [ -n "$out" ] && { echo "$out"; rc=1; }
 grep -q 'sparse is not available' "$b/sparse.log" && { echo "sparse did not run"; rc=1; }
 

@@ -53,8 +53,10 @@ set -euo pipefail
 
 kdir=$1
 rwdir=$(realpath "$2")
-cmd=$3
 CACHE=${NVMET_HP_CACHE:-$HOME/.cache/nvmet-hotplug}
+# the lean fio that tools/setup.sh builds (it says why) comes first in the
+# guest's PATH
+cmd="PATH=$CACHE/fio:\$PATH; $3"
 mkdir -p "$CACHE" "$rwdir"
 
 mem=${VM_MEMORY:-4G}

@@ -732,7 +732,7 @@ static void nvmet_hp_cleanup(void)
 		nvmet_hp_ns_free(hp);
 }
 
-const struct nvmet_hotplug_ops nvmet_hp_ops = {
+static const struct nvmet_hotplug_ops nvmet_hp_ops = {
 	.owner		= THIS_MODULE,
 	.ns_enable	= nvmet_hp_ns_enable,
 	.ns_show	= nvmet_hp_ns_show,
