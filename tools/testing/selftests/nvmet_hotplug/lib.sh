@@ -760,7 +760,7 @@ hp_check_watched_lost() {
 }
 
 # The PCIe path: nvmet-pci-epf on the loopback PCI endpoint controller
-# (drivers/pci/controller/pci-epc-loopback.c), whose host side is the
+# (drivers/pci/controller/pci-epc-loopback/), whose host side is the
 # stock nvme PCI driver of this same kernel.
 EPC_CFS=/sys/kernel/config/pci_ep
 HP_EPC=pci-epc-loopback
@@ -781,7 +781,7 @@ hp_pcie_load() {
 	[ -d /sys/module/nvmet_pci_epf ] ||
 		insmod "$b/drivers/nvme/target/nvmet-pci-epf.ko" || return 1
 	[ -d /sys/module/pci_epc_loopback ] ||
-		insmod "$b/drivers/pci/controller/pci-epc-loopback.ko"
+		insmod "$b/drivers/pci/controller/pci-epc-loopback/pci-epc-loopback.ko"
 }
 
 # hp_pcie_setup NQN PORTID: a pci port for NQN and an endpoint function
