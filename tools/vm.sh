@@ -56,7 +56,7 @@ rwdir=$(realpath "$2")
 CACHE=${NVMET_HP_CACHE:-$HOME/.cache/nvmet-hotplug}
 # the lean fio that tools/setup.sh builds (it says why) comes first in the
 # guest's PATH
-cmd="PATH=$CACHE/fio:\$PATH; $3"
+cmd="PATH='$CACHE/fio':\$PATH; $3"
 mkdir -p "$CACHE" "$rwdir"
 
 mem=${VM_MEMORY:-4G}

@@ -110,6 +110,7 @@ hp_ns_create "$HP_NQN" 2 "$slow" || ktap_exit_fail_msg "nsid 2"
 # stock's race of case 1 can hide nsid 2 from the host too (seen in CI):
 # a rescan brings it in
 if ! WAIT_TIMEOUT=30 hp_wait "nsid 2 on the host" hp_ns_visible_all "$HP_NQN" 2 2; then
+	hp_log "the host missed nsid 2 too: a rescan"
 	rescan_all
 	hp_wait "nsid 2 after a rescan" hp_ns_visible_all "$HP_NQN" 2 2 ||
 		ktap_exit_fail_msg "nsid 2"

@@ -443,6 +443,10 @@ hp_dmesg_clean() {
 		return 1
 	fi
 	[ $rc = 0 ] && return 0
+	if [ $rc != 1 ]; then
+		hp_log "the kernel log could not be read (dmesg | awk exited $rc)"
+		return 1
+	fi
 	hp_log "kernel reported ${bad##*$'\n'} lines:"
 	echo "${bad%$'\n'*}"
 	return 1
@@ -917,10 +921,14 @@ hp_verify_written() {
 			bytes(ARGV[3], "write"), bytes(ARGV[4], "read"), x
 	}' "$work/write.err" "$work/verify.err" "$work/write.json" \
 		"$work/verify.json")
+	if ! [[ "$failed $fbytes $nbad $bad $written $read" =~ ^[0-9]+( [0-9]+){5}$ ]]; then
+		hp_log "fio's outputs could not be read: '$failed $fbytes $nbad $bad $written $read'"
+		return 1
+	fi
 	hp_log "fio wrote $written bytes (exit ${wrc:-none}), $failed writes ($fbytes bytes) failed at the removal; verified $read bytes (exit $vrc), $nbad blocks bad, $bad of them not failed writes"
 	if [ "$bad" -ne 0 ]; then
 		hp_log "blocks that fio saw written but read back wrong:"
-		head -n 20 "$work/bad" | sed 's/^/#   /'
+		sort -n "$work/bad" | head -n 20 | sed 's/^/#   /'
 		ok=0
 	fi
 	if [ -z "$wrc" ] || { [ "$failed" -gt 0 ] && [ "$wrc" = 0 ]; } ||
