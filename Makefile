@@ -17,6 +17,8 @@
 #                        under TCG, and that the suite's way of tracing is
 #                        immune to it (tools/textpoke-repro.sh)
 #   make style           checkpatch --strict, sparse, kernel-doc
+#   make series-check    apply patches/ one at a time: each step builds with
+#                        W=1 and passes checkpatch --strict (bisectable)
 #   make install         install the modules into the running kernel (KDIR)
 #   make clean
 
@@ -61,6 +63,9 @@ repro-textpoke:
 style:
 	@b=$$(tools/build.sh | tail -n 1) && tools/style.sh $$b
 
+series-check:
+	@tools/series-check.sh
+
 install:
 	@test -n "$(KDIR)" || { echo "install: set KDIR (and KSRC)"; exit 1; }
 	@b=$$(tools/build.sh | tail -n 1) && \
@@ -70,4 +75,5 @@ install:
 clean:
 	rm -rf .build results
 
-.PHONY: all modules check soak demo bench repro-textpoke style install clean
+.PHONY: all modules check soak demo bench repro-textpoke style series-check \
+	install clean

@@ -1,0 +1,74 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make series-check: the series must be bisectable.  Apply patches/ to the
+# kernel's drivers/nvme/target one patch at a time, and at each step build
+# the nvmet family with W=1 (no warning) and run checkpatch --strict on
+# the patch; the last step builds nvmet-hotplug too.  One case per patch,
+# then "N passed, N failed".
+#
+#   [KDIR=<kernel build dir> KSRC=<kernel source>] tools/series-check.sh
+#
+# Without KDIR, the debug VM kernel of the selftests (set up and built on
+# the first run, as make check does).
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+if [ -z "${KDIR:-}" ]; then
+	KSRC=$(tools/setup.sh | tail -n 1) || exit 1
+	KDIR=$(tools/kernel.sh "$KSRC" tools/testing/selftests/nvmet_hotplug/config |
+		tail -n 1) || exit 1
+fi
+KSRC=${KSRC:-$KDIR}
+b=$top/.build/series-check
+cp=$KSRC/scripts/checkpatch.pl
+pass=0
+fail=0
+result() {
+	if [ "$1" = ok ]; then
+		pass=$((pass + 1))
+		echo "ok - $2"
+	else
+		fail=$((fail + 1))
+		echo "not ok - $2"
+	fi
+}
+
+rm -rf "$b"
+mkdir -p "$b/drivers/nvme/host"
+cp -a "$KSRC/drivers/nvme/target" "$b/drivers/nvme/target"
+# loop.c and pci-epf.c include the host driver's private headers
+cp -a "$KSRC"/drivers/nvme/host/*.h "$b/drivers/nvme/host/"
+echo 'obj-m += drivers/nvme/target/' >"$b/Kbuild"
+export QUILT_PATCHES=$top/patches QUILT_PC=.pc
+mapfile -t series < <(grep -v '^#' patches/series)
+n=0
+for p in "${series[@]}"; do
+	n=$((n + 1))
+	ok=1
+	if ! (cd "$b" && quilt push -q >"$b/push.log" 2>&1); then
+		sed 's/^/#   /' "$b/push.log"
+		result fail "$n $p: applies"
+		break
+	fi
+	if [ "$n" = "${#series[@]}" ]; then
+		cp -a drivers/nvme/target/hotplug "$b/drivers/nvme/target/"
+		echo 'obj-m += drivers/nvme/target/hotplug/' >>"$b/Kbuild"
+	fi
+	make -s -C "$KDIR" M="$b" W=1 -j"${JOBS:-$(nproc)}" modules >"$b/build.log" 2>&1 ||
+		ok=0
+	grep -E 'warning:|error:' "$b/build.log" | sed 's/^/#   /' | grep . && ok=0
+	# from patches/, as tools/style.sh (run from the top of this git tree,
+	# checkpatch reports the blank context lines of a patch as trailing
+	# whitespace)
+	out=$(cd patches && "$cp" --no-tree --strict --terse --show-types "$p" |
+		grep -E ': (ERROR|WARNING|CHECK):')
+	[ -n "$out" ] && { echo "$out" | sed 's/^/#   /'; ok=0; }
+	if [ $ok = 1 ]; then
+		result ok "$n $p: builds with W=1, checkpatch --strict clean"
+	else
+		result fail "$n $p: builds with W=1, checkpatch --strict clean"
+	fi
+done
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ] && [ "$pass" = "${#series[@]}" ]
