@@ -20,8 +20,16 @@ if [ -z "${KDIR:-}" ]; then
 		tail -n 1) || exit 1
 fi
 KSRC=${KSRC:-$KDIR}
+# an O= build tree links its source tree as "source"
+[ -d "$KSRC/drivers/nvme/target" ] || [ ! -d "$KSRC/source" ] ||
+	KSRC=$(realpath "$KSRC/source")
 b=$top/.build/series-check
 cp=$KSRC/scripts/checkpatch.pl
+if [ ! -d "$KSRC/drivers/nvme/target" ] || [ ! -x "$cp" ]; then
+	echo "series-check: $KSRC has no drivers/nvme/target or checkpatch.pl; set KSRC to the kernel source"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
 pass=0
 fail=0
 result() {
@@ -36,17 +44,21 @@ result() {
 
 rm -rf "$b"
 mkdir -p "$b/drivers/nvme/host"
-cp -a "$KSRC/drivers/nvme/target" "$b/drivers/nvme/target"
+cp -a "$KSRC/drivers/nvme/target" "$b/drivers/nvme/target" || exit 1
 # loop.c and pci-epf.c include the host driver's private headers
 cp -a "$KSRC"/drivers/nvme/host/*.h "$b/drivers/nvme/host/"
 echo 'obj-m += drivers/nvme/target/' >"$b/Kbuild"
 export QUILT_PATCHES=$top/patches QUILT_PC=.pc
-mapfile -t series < <(grep -v '^#' patches/series)
+# the patch names of the series file (no comments, blank lines or options)
+mapfile -t series < <(grep -Ev '^[[:space:]]*(#|$)' patches/series |
+	awk '{ print $1 }')
 n=0
 for p in "${series[@]}"; do
 	n=$((n + 1))
 	ok=1
-	if ! (cd "$b" && quilt push -q >"$b/push.log" 2>&1); then
+	# no fuzz (as git am), and no user's or system's quiltrc
+	if ! (cd "$b" && quilt --quiltrc=/dev/null push -q --fuzz=0 \
+		>"$b/push.log" 2>&1); then
 		sed 's/^/#   /' "$b/push.log"
 		result fail "$n $p: applies"
 		break
@@ -55,9 +67,14 @@ for p in "${series[@]}"; do
 		cp -a drivers/nvme/target/hotplug "$b/drivers/nvme/target/"
 		echo 'obj-m += drivers/nvme/target/hotplug/' >>"$b/Kbuild"
 	fi
-	make -s -C "$KDIR" M="$b" W=1 -j"${JOBS:-$(nproc)}" modules >"$b/build.log" 2>&1 ||
+	if ! make -s -C "$KDIR" M="$b" W=1 -j"${JOBS:-$(nproc)}" modules \
+		>"$b/build.log" 2>&1; then
+		tail -n 20 "$b/build.log" | sed 's/^/#   /'
 		ok=0
-	grep -E 'warning:|error:' "$b/build.log" | sed 's/^/#   /' | grep . && ok=0
+	fi
+	# modpost's "ERROR: modpost: ... undefined!" too (a symbol that a
+	# later patch exports)
+	grep -Ei 'warning:|error:' "$b/build.log" | sed 's/^/#   /' | grep . && ok=0
 	# from patches/, as tools/style.sh (run from the top of this git tree,
 	# checkpatch reports the blank context lines of a patch as trailing
 	# whitespace)
