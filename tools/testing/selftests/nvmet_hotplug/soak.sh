@@ -118,10 +118,14 @@ HP_BG_PIDS+=("$swap_pid")
 #    was tested) or failed any for it.
 in_flight() { hp_rd "$ns/hotplug/inflight" && [ "${HP_RD:-0}" -gt 0 ]; }
 # backend_ios: IOS = the reads and writes the backend completed
-backend=$(realpath "$slow")
+# (the dm device's node is not a link to dm-N without udev: its name)
+for bsys in /sys/block/dm-*; do
+	hp_rd "$bsys/dm/name" && [ "$HP_RD" = hpsoakslow ] && break
+done
+[ "$HP_RD" = hpsoakslow ] || ktap_exit_fail_msg "no dm device hpsoakslow in /sys/block"
 backend_ios() {
 	local -a st
-	read -ra st <"/sys/block/${backend#/dev/}/stat" && IOS=$((st[0] + st[4]))
+	read -ra st <"$bsys/stat" && IOS=$((st[0] + st[4]))
 }
 moved() { backend_ios && [ "$IOS" -gt "$ios0" ]; }
 # paths N: N of the two controllers have a path to nsid 1
