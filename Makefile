@@ -35,11 +35,14 @@ check:
 	@tools/check.sh $(TESTS)
 
 # tools/testing/selftests/nvmet_hotplug/soak.sh in one boot, its KTAP
-# output in results/soak/soak.tap
+# output in results/soak/soak.tap and the serial console (warnings and
+# worse) in results/soak/console.log
 CYCLES ?= 1000
 SWAPS ?= 1000
 soak:
-	@tools/in-vm.sh soak "bash -c 'set -o pipefail; HP_TRACE=0 \
+	@mkdir -p results/soak && \
+	VM_CONSOLE=$(CURDIR)/results/soak/console.log VM_UDEV_RULES=tools/vm-udev \
+	tools/in-vm.sh soak "bash -c 'set -o pipefail; HP_TRACE=0 \
 		CYCLES=$(CYCLES) SWAPS=$(SWAPS) WAIT_TIMEOUT=120 \
 		tools/testing/selftests/nvmet_hotplug/soak.sh 2>&1 | \
 		tee results/soak/soak.tap'"
