@@ -32,15 +32,6 @@ if [ ! -d "$KSRC/drivers/nvme/target" ] || [ ! -x "$cp" ]; then
 fi
 pass=0
 fail=0
-result() {
-	if [ "$1" = ok ]; then
-		pass=$((pass + 1))
-		echo "ok - $2"
-	else
-		fail=$((fail + 1))
-		echo "not ok - $2"
-	fi
-}
 
 rm -rf "$b"
 mkdir -p "$b/drivers/nvme/host"
@@ -60,7 +51,8 @@ for p in "${series[@]}"; do
 	if ! (cd "$b" && quilt --quiltrc=/dev/null push -q --fuzz=0 \
 		>"$b/push.log" 2>&1); then
 		sed 's/^/#   /' "$b/push.log"
-		result fail "$n $p: applies"
+		echo "not ok - $n $p: applies"
+		fail=$((fail + 1))
 		break
 	fi
 	if [ "$n" = "${#series[@]}" ]; then
@@ -82,9 +74,11 @@ for p in "${series[@]}"; do
 		grep -E ': (ERROR|WARNING|CHECK):')
 	[ -n "$out" ] && { echo "$out" | sed 's/^/#   /'; ok=0; }
 	if [ $ok = 1 ]; then
-		result ok "$n $p: builds with W=1, checkpatch --strict clean"
+		echo "ok - $n $p: builds with W=1, checkpatch --strict clean"
+		pass=$((pass + 1))
 	else
-		result fail "$n $p: builds with W=1, checkpatch --strict clean"
+		echo "not ok - $n $p: builds with W=1, checkpatch --strict clean"
+		fail=$((fail + 1))
 	fi
 done
 echo "$pass passed, $fail failed"
