@@ -195,7 +195,12 @@ done
 ok=1
 hp_running $fio_pid || { hp_log "fio ended before the last cycle"; ok=0; }
 kill -INT $fio_pid 2>/dev/null
-hp_wait "fio stops" eval "! hp_running $fio_pid" || ok=0
+# a fio that does not stop (its I/O queued for good) is killed, not waited
+# for without bound
+if ! hp_wait "fio stops" eval "! hp_running $fio_pid"; then
+	ok=0
+	kill -KILL $fio_pid 2>/dev/null
+fi
 wait $fio_pid
 rc=$?
 hp_rd "$hsys/diag/io_requeue_no_usable_path_count"
